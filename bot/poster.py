@@ -1,0 +1,50 @@
+"""The contract between the scheduler and whatever shows a part to readers (Discord, the console
+demo, a test recorder). The scheduler never imports Discord; it calls a ``Poster``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.store import Subscription
+    from bot.story import Part, Serial
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    message_ids: tuple[int, ...]
+    thread_id: int | None = None
+
+
+class PostError(Exception):
+    """A part could not be posted. ``reason`` is said to admins (status, notices)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ChannelGone(PostError):
+    """The channel (or the whole guild) is no longer there for us: pause, do not retry."""
+
+
+class PostForbidden(PostError):
+    """We lack access or permissions: pause until an admin resumes, never retry in a loop."""
+
+
+class PostTransient(PostError):
+    """Server errors, time-outs, a lost connection: try again later with backoff."""
+
+
+class Poster(Protocol):
+    async def post_part(
+        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+    ) -> Delivered:
+        """Post ``part`` to the subscription's channel. ``nonce`` is deterministic for this
+        (channel, story, part), so repeating a post after a crash does not duplicate it."""
+        ...
+
+    async def post_notice(self, subscription: Subscription, text: str) -> None:
+        """A short message from the bot itself (the end of a story, a pause)."""
+        ...

@@ -1,0 +1,121 @@
+"""What a story is once loaded: normalised text, paragraphs with the strength of the break before
+each, and the installments (parts) the splitter cuts it into.
+
+The core knows nothing of Discord. Offsets are positions in ``Story.text``, the normalised text, so
+progress can be kept by text position and parts tile the text exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from pathlib import Path
+
+WORDS_PER_MINUTE = 230
+
+
+class Rating(StrEnum):
+    GENERAL = "general"
+    TEEN = "teen"
+    MATURE = "mature"
+    EXPLICIT = "explicit"
+
+    @property
+    def age_restricted(self) -> bool:
+        """Discord's policy: such stories may only be posted in age-restricted channels."""
+        return self in (Rating.MATURE, Rating.EXPLICIT)
+
+
+class Break(IntEnum):
+    """Strength of a boundary; a larger value is a better place to end a part."""
+
+    WORD = 0
+    SENTENCE = 1
+    PARAGRAPH = 2
+    SCENE = 3
+    CHAPTER = 4
+    END = 5
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMeta:
+    title: str
+    author: str | None = None
+    rating: Rating = Rating.GENERAL
+    content_notes: tuple[str, ...] = ()
+    summary: str | None = None
+    words_per_part: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    start: int
+    end: int
+    words: int
+    break_before: Break
+    heading: bool = False
+    dialogue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    slug: str
+    path: Path
+    meta: StoryMeta
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    revision: str
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def words(self) -> int:
+        return sum(p.words for p in self.paragraphs)
+
+    def paragraph_text(self, paragraph: Paragraph) -> str:
+        return self.text[paragraph.start : paragraph.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One installment. ``start``/``end`` tile ``Story.text``: joining every part's span gives the
+    whole normalised text back. ``paragraphs`` are the readable pieces (a giant paragraph may be
+    cut at a sentence or word boundary, then its pieces appear in two parts)."""
+
+    index: int
+    start: int
+    end: int
+    paragraphs: tuple[str, ...]
+    words: int
+    ends_with: Break
+    heading: str | None = None
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round(self.words / WORDS_PER_MINUTE))
+
+
+@dataclass(frozen=True, slots=True)
+class Serial:
+    """A story together with its installments: what a channel subscribes to."""
+
+    story: Story
+    parts: tuple[Part, ...]
+
+    @property
+    def slug(self) -> str:
+        return self.story.slug
+
+    def part(self, index: int) -> Part:
+        """``index`` is 1-based, as readers count."""
+        return self.parts[index - 1]
+
+    def part_at(self, offset: int) -> Part:
+        """The part containing text position ``offset`` (used to keep progress when a story is
+        edited and its parts change)."""
+        for part in self.parts:
+            if offset < part.end:
+                return part
+        return self.parts[-1]
