@@ -1,0 +1,75 @@
+"""The ``serialbot`` command. Each subcommand lives in its own module and is imported only when
+chosen, so ``preview`` works without a database and ``demo`` without a token."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+
+DEFAULT_CONFIG = Path("config/serialbot.yaml")
+
+# subcommand -> module whose ``main(args) -> int`` runs it
+_COMMANDS = {
+    "preview": "bot.preview",
+    "demo": "bot.demo",
+    "check": "bot.check",
+    "run": "bot.frontend.runner",
+    "invite-url": "bot.frontend.invite",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serialbot", description="Post a story to Discord channels as a serial."
+    )
+    parser.add_argument("--version", action="version", version=f"serialbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help=f"YAML configuration file (default: {DEFAULT_CONFIG} if it exists)",
+        )
+        return p
+
+    preview = sub.add_parser("preview", help="show how a story is cut into installments")
+    preview.add_argument("story", help="a story file, or the slug of a story in the library")
+    preview.add_argument("--words", type=int, default=None, help="target words per part")
+    with_config(preview)
+
+    demo = with_config(
+        sub.add_parser("demo", help="run the serial offline, posting to this terminal")
+    )
+    demo.add_argument("--story", default=None, help="story slug or file (default: you-left)")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=86400.0,
+        help="how much faster than real time the demo clock runs (default: a day per second)",
+    )
+    demo.add_argument("--schedule", default=None, help='posting schedule, e.g. "daily 18:00"')
+    demo.add_argument("--db", type=Path, default=None, help="keep progress in this SQLite file")
+
+    with_config(sub.add_parser("check", help="validate the configuration and the story library"))
+    with_config(sub.add_parser("run", help="connect to Discord (token from DISCORD_TOKEN)"))
+
+    invite = sub.add_parser("invite-url", help="print the link that adds the bot to a server")
+    invite.add_argument(
+        "--client-id",
+        type=int,
+        default=None,
+        help="application id (default: read from DISCORD_TOKEN)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    module = importlib.import_module(_COMMANDS[args.command])
+    return int(module.main(args) or 0)
