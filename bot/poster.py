@@ -45,6 +45,11 @@ class Poster(Protocol):
         (channel, story, part), so repeating a post after a crash does not duplicate it."""
         ...
 
+    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+        """Close the serial: "The End" and the story's summary, after the last part."""
+        ...
+
     async def post_notice(self, subscription: Subscription, text: str) -> None:
-        """A short message from the bot itself (the end of a story, a pause)."""
+        """A short message from the bot itself to the channel's admins and readers (a pause
+        because permissions are missing, say). Best effort: may raise ``PostError``."""
         ...
