@@ -1,0 +1,202 @@
+"""The Discord client: connects with the ``guilds`` intent only, registers ``/serial``, syncs it
+when its definition changed, and runs the scheduler for as long as the connection lives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.clock import Clock, SystemClock
+from bot.frontend.poster import DiscordPoster
+from bot.schedule import ScheduleError
+from bot.scheduler import Scheduler, SchedulerSettings, SerialError
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.library import Library
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer only the member who asked, whether or not the interaction was answered yet."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class SerialTree(app_commands.CommandTree["SerialBot"]):
+    """One place that turns every refusal into an ephemeral answer saying what to do."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[SerialBot], error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, SerialError | ScheduleError):
+            text = str(cause)
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "`/serial` works in a server channel, not in direct messages."
+        elif isinstance(error, app_commands.MissingPermissions):
+            text = (
+                "Only members who can manage this channel (Manage Channels) may do that. "
+                "Readers can use `/serial next`, `/serial status`, `/serial read` and "
+                "`/serial stories`."
+            )
+        elif isinstance(error, app_commands.TransformerError):
+            text = f"`{error.value}` is not a valid choice there; pick one from the list."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = str(error) or "You cannot use that command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("/%s failed", command, exc_info=cause)
+            text = "Sorry, something went wrong on our side. It has been logged; try again soon."
+        try:
+            await send_ephemeral(interaction, text)
+        except discord.HTTPException:
+            log.warning("could not tell the member about an error", exc_info=True)
+
+
+def _settings(config: Config) -> SchedulerSettings:
+    from datetime import timedelta
+
+    return SchedulerSettings(
+        concurrency=config.concurrency,
+        next_cooldown=timedelta(minutes=config.next.cooldown_minutes),
+        next_quorum=config.next.quorum,
+        quorum_window=timedelta(minutes=config.next.quorum_window_minutes),
+        catch_up=config.catch_up.policy,
+        catch_up_cap=config.catch_up.cap,
+    )
+
+
+class SerialBot(discord.Client):
+    """Takes resources that are already open (the runner owns their lifetime); tests pass a
+    ``ManualClock`` and their own library."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        library: Library,
+        clock: Clock | None = None,
+        sync_state: Path | None = None,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options
+        )
+        self.config = config
+        self.store = store
+        self.library = library
+        self.clock: Clock = clock or SystemClock()
+        self.sync_state = sync_state
+        self.tree = SerialTree(self)
+        self.poster = DiscordPoster(self, auto_archive_minutes=config.threads.auto_archive_minutes)
+        self._scheduler: Scheduler | None = None
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            raise RuntimeError("the scheduler starts in setup_hook")
+        return self._scheduler
+
+    async def setup_hook(self) -> None:
+        # Imported here: the command module needs the client class for its type hints.
+        from bot.frontend.commands import SerialCommands
+
+        self.tree.add_command(SerialCommands(self))
+        await self._sync_commands()
+        self._scheduler = Scheduler(
+            self.store,
+            self.library,
+            self.poster,
+            self.clock,
+            _settings(self.config),
+            default_timezone=self.config.default_timezone,
+        )
+        await self._scheduler.start()
+        log.info("scheduler started with %d stories", len(self.library.serials))
+
+    async def close(self) -> None:
+        # Stop posting first, so an in-flight post finishes while the connection still exists.
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            await scheduler.stop()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.pause_guild(guild.id, "the bot was removed from the server")
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if self._scheduler is None or await self._scheduler.subscription(channel.id) is None:
+            return
+        await self._scheduler.pause(channel.id, "the channel was deleted")
+
+    async def _sync_commands(self) -> None:
+        """Sync only when the command definitions (or their target) changed: command creation
+        is limited per day, and a global sync takes a while to reach clients."""
+        guild_id = self.config.commands.sync_guild
+        guild = discord.Object(guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(
+            json.dumps([self.application_id, guild_id, payload], sort_keys=True).encode()
+        ).hexdigest()
+        previous = self._read_sync_state()
+        if previous.get("digest") == digest:
+            log.info("slash commands unchanged; not syncing")
+            return
+        try:
+            old_guild = previous.get("guild")
+            if old_guild and old_guild != guild_id:
+                # Moving from a test guild to global (or another guild): leave no stale copy.
+                old = discord.Object(old_guild)
+                self.tree.clear_commands(guild=old)
+                await self.tree.sync(guild=old)
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as error:
+            log.error(
+                "could not sync slash commands (%s); was the bot invited with the "
+                "applications.commands scope?",
+                error,
+            )
+            return
+        log.info(
+            "synced %d slash commands %s",
+            len(synced),
+            f"to guild {guild_id}" if guild_id else "globally",
+        )
+        self._write_sync_state({"digest": digest, "guild": guild_id})
+
+    def _read_sync_state(self) -> dict[str, object]:
+        if self.sync_state is None:
+            return {}
+        try:
+            data = json.loads(self.sync_state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_sync_state(self, state: dict[str, object]) -> None:
+        if self.sync_state is None:
+            return
+        try:
+            self.sync_state.write_text(json.dumps(state), encoding="utf-8")
+        except OSError as error:
+            log.warning("could not record the command sync in %s: %s", self.sync_state, error)

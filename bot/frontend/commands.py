@@ -1,0 +1,447 @@
+"""The ``/serial`` slash commands.
+
+One group serves readers (``next``, ``status``, ``read``, ``stories``) and admins (``subscribe``,
+``unsubscribe``, ``pause``, ``resume``, ``schedule``, ``jump``, ``restart``). Discord applies
+``default_permissions`` only to a top-level command, and server admins can change it anyway, so
+it cannot keep readers out of the admin subcommands of a shared group. Every admin subcommand
+therefore checks Manage Channels itself, on every call (``_admin``), and the tree's error
+handler refuses with an ephemeral answer.
+
+Commands run in a channel or in one of its threads (a part's discussion thread, a forum post);
+either way they act on the channel the parts are posted to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.utils import escape_markdown, format_dt
+
+from bot.frontend import permissions
+from bot.frontend.client import send_ephemeral
+from bot.poster import PostError
+from bot.render import render_part, status_bar
+from bot.schedule import EXAMPLES
+from bot.scheduler import AlreadySubscribed
+
+if TYPE_CHECKING:
+    from bot.frontend.client import SerialBot
+    from bot.scheduler import ChannelStatus
+    from bot.story import Serial
+
+log = logging.getLogger(__name__)
+
+AUTOCOMPLETE_MAX = 25
+CHOICE_NAME_MAX = 100
+MESSAGE_MAX = 2000
+# Answer within Discord's 3 seconds: wait this long for a part to post, then defer.
+_DEFER_AFTER = 2.0
+
+_admin = app_commands.checks.has_permissions(manage_channels=True)
+
+Interaction = discord.Interaction["SerialBot"]
+PartNumber = app_commands.Range[int, 1, 100_000]
+
+
+def _home_channel_id(interaction: Interaction) -> int:
+    """The channel the parts go to: a thread's parent, or the channel itself."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return channel.parent_id
+    assert interaction.channel_id is not None
+    return interaction.channel_id
+
+
+def _story_line(serial: Serial) -> str:
+    meta = serial.story.meta
+    by = f" by {meta.author}" if meta.author else ""
+    return f"{meta.title}{by} — {len(serial.parts)} parts · {meta.rating.value}"
+
+
+def _title(serial: Serial) -> str:
+    return f"**{escape_markdown(serial.story.title)}**"
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "not scheduled"
+    return f"{format_dt(moment, 'F')} ({format_dt(moment, 'R')})"
+
+
+class SerialCommands(app_commands.Group):
+    def __init__(self, bot: SerialBot) -> None:
+        super().__init__(
+            name="serial",
+            description="Read a story together, one part at a time",
+            guild_only=True,
+        )
+        self.bot = bot
+
+    # --- readers -------------------------------------------------------------------------------
+
+    @app_commands.command(description="Post the next part now (within the channel's cooldown)")
+    async def next(self, interaction: Interaction) -> None:
+        channel_id = _home_channel_id(interaction)
+        work = asyncio.ensure_future(
+            self.bot.scheduler.request_next(channel_id, interaction.user.id)
+        )
+        done, _ = await asyncio.wait({work}, timeout=_DEFER_AFTER)
+        if not done:
+            # Posting is slow today (rate limits, a long part): acknowledge, then finish.
+            await interaction.response.defer(thinking=True)
+        try:
+            outcome = await work
+        except PostError as error:
+            await send_ephemeral(interaction, f"I could not post the next part: {error.reason}")
+            return
+        if outcome.posted is None:
+            await send_ephemeral(interaction, _refusal(outcome))
+            return
+        text = f"{interaction.user.mention} asked for the next part: Part {outcome.posted} is up."
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.response.send_message(text)
+
+    @app_commands.command(description="Where this channel is in its story and what comes next")
+    async def status(self, interaction: Interaction) -> None:
+        status = await self.bot.scheduler.status(_home_channel_id(interaction))
+        await interaction.response.send_message(_status_text(status), ephemeral=True)
+
+    @app_commands.command(description="Re-read a part this channel has already received")
+    @app_commands.describe(part="The part number, e.g. 1")
+    async def read(self, interaction: Interaction, part: PartNumber) -> None:
+        channel_id = _home_channel_id(interaction)
+        delivery = await self.bot.scheduler.posted_part(channel_id, part)
+        status = await self.bot.scheduler.status(channel_id)
+        if delivery is None:
+            posted = status.parts_posted
+            hint = f"parts 1–{posted}" if posted > 1 else "part 1" if posted else "no parts yet"
+            await send_ephemeral(
+                interaction,
+                f"Part {part} has not been posted here yet; this channel has received {hint}.",
+            )
+            return
+        serial = status.serial
+        rendered = render_part(serial, serial.part(part), limit=MESSAGE_MAX)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        for text in _pack((rendered.header, *rendered.messages)):
+            await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(description="The stories this bot can post")
+    async def stories(self, interaction: Interaction) -> None:
+        await interaction.response.send_message(
+            embed=_library_embed(list(self.bot.library)), ephemeral=True
+        )
+
+    # --- admins --------------------------------------------------------------------------------
+
+    @app_commands.command(description="Start posting a story in this channel (admins)")
+    @app_commands.describe(
+        story="The story to post; start typing its title",
+        schedule=f'When parts go out, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[2]}"',
+        timezone="Timezone of the schedule, e.g. Europe/Berlin (default: the bot's)",
+        start_part="Begin at this part (default 1)",
+        channel="Post there instead of here (a text, announcement or forum channel)",
+    )
+    @_admin
+    async def subscribe(
+        self,
+        interaction: Interaction,
+        story: str,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        start_part: PartNumber = 1,
+        channel: discord.TextChannel | discord.ForumChannel | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None  # the group is guild only
+        target = channel or guild.get_channel(_home_channel_id(interaction))
+        if not isinstance(target, discord.TextChannel | discord.ForumChannel):
+            await send_ephemeral(
+                interaction,
+                "Parts go to a text, announcement or forum channel: run this there, or name one "
+                "with the `channel` option.",
+            )
+            return
+        if (
+            target.id != _home_channel_id(interaction)
+            and not target.permissions_for(
+                interaction.user  # type: ignore[arg-type]
+            ).manage_channels
+        ):
+            raise app_commands.MissingPermissions(["manage_channels"])
+        serial = self.bot.library.get(story)
+        if serial is None:
+            await send_ephemeral(
+                interaction,
+                f"There is no story `{escape_markdown(story)}`. Pick one from the list as you "
+                "type, or see `/serial stories`.",
+            )
+            return
+        if serial.story.meta.rating.age_restricted and not target.is_nsfw():
+            await send_ephemeral(
+                interaction,
+                f"{_title(serial)} is rated {serial.story.meta.rating.value}: it can only be "
+                f"posted in an age-restricted channel. Mark {target.mention} as age-restricted "
+                "in its settings, or choose another story.",
+            )
+            return
+        if start_part > len(serial.parts):
+            await send_ephemeral(
+                interaction,
+                f"{_title(serial)} has {len(serial.parts)} parts; choose a `start_part` from 1 "
+                f"to {len(serial.parts)}.",
+            )
+            return
+        lacking = permissions.missing(
+            target.permissions_for(target.guild.me), permissions.required_for(target)
+        )
+        if lacking:
+            await send_ephemeral(
+                interaction,
+                f"I cannot post in {target.mention} yet: I am missing "
+                f"{', '.join(lacking)}. Grant {'it' if len(lacking) == 1 else 'them'} to the "
+                "bot's role in the channel settings, then try again.",
+            )
+            return
+        try:
+            sub = await self.bot.scheduler.subscribe(
+                guild_id=target.guild.id,
+                channel_id=target.id,
+                slug=serial.slug,
+                schedule=schedule or self.bot.config.default_schedule,
+                timezone=timezone,
+                start_part=start_part,
+                subscribed_by=interaction.user.id,
+            )
+        except AlreadySubscribed as error:
+            await send_ephemeral(
+                interaction,
+                f"{target.mention} already follows **{escape_markdown(error.title)}**. To switch "
+                "stories, `/serial unsubscribe` first; to move within it, `/serial jump` or "
+                "`/serial restart`.",
+            )
+            return
+        status = await self.bot.scheduler.status(target.id)
+        first = f"Part {start_part}" if start_part > 1 else "Part 1"
+        lines = [
+            f"{target.mention} now follows {_title(serial)}: {len(serial.parts)} parts, "
+            f"`{sub.schedule}` ({sub.timezone}).",
+            f"{first} arrives {_when(status.next_due)}.",
+        ]
+        if status.finish_estimate is not None:
+            lines.append(
+                f"On this schedule the story finishes {format_dt(status.finish_estimate, 'D')}."
+            )
+        lines.append("Anyone can ask for the next part early with `/serial next`.")
+        await interaction.response.send_message("\n".join(lines))
+
+    @subscribe.autocomplete("story")
+    async def _story_choices(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return story_choices(list(self.bot.library), current)
+
+    @subscribe.autocomplete("timezone")
+    async def _timezone_choices(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return timezone_choices(current)
+
+    @app_commands.command(description="Stop posting the story in this channel (admins)")
+    @_admin
+    async def unsubscribe(self, interaction: Interaction) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.unsubscribe(channel_id)
+        await interaction.response.send_message(
+            f"<#{channel_id}> no longer follows a story. Its threads stay for reading."
+        )
+
+    @app_commands.command(description="Hold the schedule until resumed (admins)")
+    @app_commands.describe(reason="Shown in /serial status, e.g. 'holiday break'")
+    @_admin
+    async def pause(self, interaction: Interaction, reason: str | None = None) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.pause(channel_id, reason or f"paused by {interaction.user}")
+        await interaction.response.send_message(
+            "Paused. `/serial resume` picks up where it left off."
+        )
+
+    @app_commands.command(description="Continue posting after a pause (admins)")
+    @_admin
+    async def resume(self, interaction: Interaction) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.resume(channel_id)
+        status = await self.bot.scheduler.status(channel_id)
+        await interaction.response.send_message(
+            f"Resumed. The next part arrives {_when(status.next_due)}."
+        )
+
+    @app_commands.command(description="Change when parts go out (admins)")
+    @app_commands.describe(
+        new=f'The new schedule, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[4]}"',
+        timezone="Timezone of the schedule (default: unchanged)",
+    )
+    @app_commands.rename(new="schedule")
+    @_admin
+    async def schedule(
+        self, interaction: Interaction, new: str, timezone: str | None = None
+    ) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.set_schedule(channel_id, new, timezone)
+        status = await self.bot.scheduler.status(channel_id)
+        sub = status.subscription
+        await interaction.response.send_message(
+            f"Schedule is now `{sub.schedule}` ({sub.timezone}). "
+            f"Next part: {_when(status.next_due)}."
+        )
+
+    @schedule.autocomplete("timezone")
+    async def _schedule_timezone_choices(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return timezone_choices(current)
+
+    @app_commands.command(description="Make a given part the next one posted (admins)")
+    @app_commands.describe(part="The part to post next")
+    @_admin
+    async def jump(self, interaction: Interaction, part: PartNumber) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.jump(channel_id, part)
+        status = await self.bot.scheduler.status(channel_id)
+        await interaction.response.send_message(
+            f"Part {part} of {len(status.serial.parts)} comes next, {_when(status.next_due)}."
+        )
+
+    @app_commands.command(description="Start the story over from part 1 (admins)")
+    @_admin
+    async def restart(self, interaction: Interaction) -> None:
+        channel_id = _home_channel_id(interaction)
+        await self.bot.scheduler.restart(channel_id)
+        status = await self.bot.scheduler.status(channel_id)
+        await interaction.response.send_message(
+            f"Starting {_title(status.serial)} over: Part 1 arrives {_when(status.next_due)}."
+        )
+
+
+def _status_text(status: ChannelStatus) -> str:
+    sub, serial = status.subscription, status.serial
+    if serial is None:
+        title = f"`{sub.slug}` (no longer in the library)"
+    else:
+        title = _title(serial)
+        if serial.story.meta.author:
+            title += f" by {escape_markdown(serial.story.meta.author)}"
+    total = status.parts_total
+    lines = [title]
+    if total:
+        lines.append(
+            f"{status_bar(status.parts_posted, total)} Part {status.parts_posted} of {total}"
+        )
+    if sub.completed:
+        lines.append("Every part has been posted. An admin can start over with `/serial restart`.")
+        return "\n".join(lines)
+    if sub.paused:
+        reason = sub.pause_reason or "by an admin"
+        lines.append(f"Paused: {reason}. An admin can continue with `/serial resume`.")
+    else:
+        lines.append(f"Next: Part {status.next_part}, {_when(status.next_due)}")
+        if status.finish_estimate is not None:
+            lines.append(f"Expected to finish: {format_dt(status.finish_estimate, 'D')}")
+    lines.append(f"Schedule: `{sub.schedule}` ({sub.timezone})")
+    return "\n".join(lines)
+
+
+def _refusal(outcome: object) -> str:
+    reason = getattr(outcome, "refused", None) or "Not yet."
+    retry_at = getattr(outcome, "retry_at", None)
+    needed = getattr(outcome, "needed", 0) or 0
+    votes = getattr(outcome, "votes", 0) or 0
+    parts = [str(reason)]
+    if needed > votes:
+        parts.append(f"{votes} of {needed} readers have asked.")
+    if retry_at is not None:
+        parts.append(f"Try again {format_dt(retry_at, 'R')}.")
+    return " ".join(parts)
+
+
+def _pack(texts: tuple[str, ...]) -> list[str]:
+    """Join consecutive pieces into as few messages as fit, each within Discord's limit."""
+    packed: list[str] = []
+    for text in texts:
+        if packed and len(packed[-1]) + 2 + len(text) <= MESSAGE_MAX:
+            packed[-1] = f"{packed[-1]}\n\n{text}"
+        else:
+            packed.append(text)
+    return packed
+
+
+def story_choices(serials: list[Serial], current: str) -> list[app_commands.Choice[str]]:
+    needle = current.casefold().strip()
+    matches = [
+        s
+        for s in serials
+        if not needle or needle in s.slug.casefold() or needle in s.story.title.casefold()
+    ]
+    matches.sort(key=lambda s: (not s.story.title.casefold().startswith(needle), s.story.title))
+    return [
+        app_commands.Choice(name=_story_line(s)[:CHOICE_NAME_MAX], value=s.slug)
+        for s in matches[:AUTOCOMPLETE_MAX]
+    ]
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            n
+            for n in available_timezones()
+            if n not in ("localtime", "Factory") and not n.startswith(("posix/", "right/"))
+        )
+    )
+
+
+def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
+    needle = current.casefold().strip().replace(" ", "_")
+    matches = [n for n in _timezones() if needle in n.casefold()]
+    matches.sort(key=lambda n: (not n.casefold().startswith(needle), n))
+    return [app_commands.Choice(name=n, value=n) for n in matches[:AUTOCOMPLETE_MAX]]
+
+
+def _library_embed(serials: list[Serial]) -> discord.Embed:
+    embed = discord.Embed(title="Stories", colour=discord.Colour.blurple())
+    if not serials:
+        embed.description = "The library is empty: add story files to the stories folder."
+        return embed
+    embed.description = "Subscribe a channel with `/serial subscribe`."
+    budget = 6000 - len(embed.title or "") - len(embed.description) - 100
+    shown = 0
+    for serial in sorted(serials, key=lambda s: s.story.title.casefold()):
+        meta = serial.story.meta
+        name = escape_markdown(meta.title)[:256]
+        value = (
+            f"`{serial.slug}` · {len(serial.parts)} parts · {serial.story.words:,} words · "
+            f"{meta.rating.value}"
+            + (" (age-restricted channels only)" if meta.rating.age_restricted else "")
+        )
+        if meta.content_notes:
+            value += "\nContent notes: " + escape_markdown(", ".join(meta.content_notes))
+        value = value[:1024]
+        if shown == 24 or len(name) + len(value) > budget:
+            break
+        embed.add_field(name=name, value=value, inline=False)
+        budget -= len(name) + len(value)
+        shown += 1
+    if shown < len(serials):
+        embed.set_footer(
+            text=f"and {len(serials) - shown} more: type in /serial subscribe to search"
+        )
+    return embed

@@ -1,0 +1,115 @@
+"""``serialbot run``: load the configuration and the library, open the database, connect to
+Discord, and shut down cleanly on SIGINT/SIGTERM (an in-flight post finishes first)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import discord
+
+from bot.config import Config, ConfigError, load_config
+from bot.frontend.client import SerialBot
+from bot.library import Library
+from bot.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"serialbot: {message}", file=sys.stderr)
+    return code
+
+
+def sync_state_path(database: Path) -> Path | None:
+    """Where the last synced command definitions are remembered: next to the database."""
+    if str(database) == ":memory:":
+        return None
+    return database.with_name(database.name + ".commands.json")
+
+
+def main(args: argparse.Namespace) -> int:
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        return _fail(
+            "DISCORD_TOKEN is not set: put the bot token from the Developer Portal in it", 2
+        )
+    try:
+        config = load_config(getattr(args, "config", None))
+    except ConfigError as error:
+        return _fail(str(error), 2)
+    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
+    try:
+        return asyncio.run(run(config, token))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_library(config: Config) -> Library:
+    library = Library.load(
+        config.stories,
+        words_per_part=config.words_per_part,
+        tolerance=config.tolerance,
+        max_bytes=config.max_story_bytes,
+    )
+    log.info(
+        "library: %d stories from %s (%d could not be loaded)",
+        len(library),
+        config.stories,
+        len(library.problems),
+    )
+    return library
+
+
+async def run(config: Config, token: str) -> int:
+    library = _load_library(config)
+    try:
+        store = await Store.open(config.database)
+    except StoreError as error:
+        return _fail(str(error), 2)
+    async with store:
+        bot = SerialBot(
+            config=config,
+            store=store,
+            library=library,
+            sync_state=sync_state_path(Path(config.database)),
+        )
+        async with bot:
+            _close_on_signals(bot)
+            try:
+                await bot.start(token)
+            except discord.LoginFailure:
+                return _fail("Discord rejected the token in DISCORD_TOKEN (login failed)", 1)
+            except discord.PrivilegedIntentsRequired:
+                return _fail("Discord refused the gateway intents requested", 1)
+    log.info("stopped")
+    return 0
+
+
+def _close_on_signals(bot: SerialBot) -> None:
+    loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()
+
+    def close(name: str) -> None:
+        if closing:
+            return
+        log.info("%s received: finishing the current post and shutting down", name)
+        task = loop.create_task(bot.close())
+        closing.add(task)
+        task.add_done_callback(_report_close_failure)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, close, sig.name)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Unix
+            log.debug("cannot handle %s on this platform", sig.name)
+
+
+def _report_close_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("error while shutting down", exc_info=task.exception())
