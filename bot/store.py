@@ -1,0 +1,868 @@
+"""Everything the bot keeps between runs, in one SQLite file: subscriptions (one per channel, with
+its progress and timing), deliveries (one row per part sent to a channel) and "next" requests.
+
+All SQL lives here. Callers get frozen dataclasses and call named methods; every change that
+touches more than one row runs in one transaction. The schema is built by numbered migrations
+tracked in ``PRAGMA user_version``; a database written by a newer serialbot is refused.
+
+Times are stored as ISO 8601 text in UTC with a fixed width, so they sort as text and the due
+index can answer "what is due now" without looking at anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self, cast, get_args
+
+import aiosqlite
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CatchUp",
+    "Delivery",
+    "DeliveryState",
+    "Store",
+    "StoreError",
+    "Subscription",
+    "SubscriptionExists",
+    "Trigger",
+]
+
+log = logging.getLogger(__name__)
+
+CatchUp = Literal["one", "skip", "all"]
+DeliveryState = Literal["pending", "posted"]
+Trigger = Literal["schedule", "request"]
+CATCH_UP_POLICIES: tuple[str, ...] = get_args(CatchUp)
+
+# Entry N takes the schema from version N to N + 1 and ends by recording N + 1 (PRAGMA takes no
+# parameters, hence the literal).
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            guild_id INTEGER NOT NULL,
+            channel_id INTEGER NOT NULL UNIQUE,
+            slug TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            next_part INTEGER NOT NULL CHECK (next_part >= 1),
+            position INTEGER NOT NULL CHECK (position >= 0),
+            schedule TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            slot_due TEXT,
+            next_due TEXT,
+            paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+            pause_reason TEXT,
+            catch_up TEXT NOT NULL CHECK (catch_up IN ('one', 'skip', 'all')),
+            subscribed_by INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            thread_archive_minutes INTEGER,
+            completed_at TEXT,
+            retry_count INTEGER NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+            run INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        # Only subscriptions that can come due are indexed, so the due query reads due rows only.
+        """
+        CREATE INDEX subscriptions_due ON subscriptions (next_due, id)
+        WHERE paused = 0 AND completed_at IS NULL
+        """,
+        "CREATE INDEX subscriptions_guild ON subscriptions (guild_id)",
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+            channel_id INTEGER NOT NULL,
+            slug TEXT NOT NULL,
+            part INTEGER NOT NULL CHECK (part >= 1),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'posted')),
+            nonce TEXT NOT NULL,
+            message_ids TEXT NOT NULL DEFAULT '[]',
+            thread_id INTEGER,
+            triggered_by TEXT NOT NULL CHECK (triggered_by IN ('schedule', 'request')),
+            created_at TEXT NOT NULL,
+            posted_at TEXT,
+            UNIQUE (channel_id, slug, part)
+        )
+        """,
+        "CREATE INDEX deliveries_subscription ON deliveries (subscription_id)",
+        "CREATE INDEX deliveries_pending ON deliveries (id) WHERE state = 'pending'",
+        """
+        CREATE INDEX deliveries_requested ON deliveries (channel_id, posted_at)
+        WHERE triggered_by = 'request' AND state = 'posted'
+        """,
+        """
+        CREATE TABLE next_requests (
+            channel_id INTEGER NOT NULL,
+            member_id INTEGER NOT NULL,
+            requested_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, member_id)
+        ) WITHOUT ROWID
+        """,
+        "PRAGMA user_version = 1",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The database cannot be used (unreadable, or written by a newer serialbot)."""
+
+
+class SubscriptionExists(StoreError):
+    """The channel already follows a serial that has not finished."""
+
+    def __init__(self, existing: Subscription) -> None:
+        super().__init__(f"channel {existing.channel_id} already follows {existing.slug!r}")
+        self.existing = existing
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel's serial. ``next_part`` is 1-based; ``position`` is the offset in the story's
+    text where ``next_part`` starts, so progress survives edits that renumber the parts.
+
+    ``slot_due`` is the regular schedule slot the next part belongs to; ``next_due`` is when the
+    scheduler acts next, which is earlier or later than the slot while catching up or retrying.
+    ``run`` changes whenever the channel starts the story again, so repeated parts get new nonces.
+    """
+
+    id: int
+    guild_id: int
+    channel_id: int
+    slug: str
+    revision: str
+    next_part: int
+    position: int
+    schedule: str
+    timezone: str
+    next_due: datetime | None
+    paused: bool
+    pause_reason: str | None
+    catch_up: CatchUp
+    subscribed_by: int
+    created_at: datetime
+    updated_at: datetime
+    thread_archive_minutes: int | None
+    completed_at: datetime | None
+    retry_count: int
+    slot_due: datetime | None = None
+    run: int = 0
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One part sent (or being sent) to one channel. A "pending" delivery was recorded before the
+    send and not yet confirmed; it is finished with the same ``nonce``."""
+
+    id: int
+    channel_id: int
+    slug: str
+    part: int
+    state: DeliveryState
+    nonce: str
+    message_ids: tuple[int, ...]
+    thread_id: int | None
+    trigger: Trigger
+    posted_at: datetime | None
+    subscription_id: int = 0
+    created_at: datetime | None = None
+
+
+class Store:
+    """The bot's SQLite database. Open with ``await Store.open(path)``."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        # One connection: statements of concurrent callers must not interleave inside a transaction.
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the database {path}: {exc}") from exc
+        db.row_factory = aiosqlite.Row
+        store = cls(db, path)
+        try:
+            await store._prepare()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def _prepare(self) -> None:
+        try:
+            await self._db.execute("PRAGMA busy_timeout = 5000")
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL loses nothing when the process dies, only on power loss.
+            await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            version = await self._user_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a serialbot database: {exc}") from exc
+        latest = len(_MIGRATIONS)
+        if version > latest:
+            raise StoreError(
+                f"{self.path} has schema version {version}, but this serialbot understands "
+                f"versions up to {latest}. Upgrade serialbot, or point it at another "
+                "database file."
+            )
+        if version < latest:
+            await self._migrate(version, latest)
+
+    async def _user_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, current: int, latest: int) -> None:
+        try:
+            async with self._transaction() as db:
+                for number in range(current, latest):
+                    for statement in _MIGRATIONS[number]:
+                        await db.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Upgrading {self.path} from schema version {current} to {latest} "
+                f"failed, nothing was changed: {exc}"
+            ) from exc
+        log.info("Database %s migrated from version %s to %s", self.path, current, latest)
+
+    async def schema_version(self) -> int:
+        async with self._lock:
+            return await self._user_version()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # --- subscriptions -------------------------------------------------------------------------
+
+    async def create_subscription(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        slug: str,
+        revision: str,
+        next_part: int,
+        position: int,
+        schedule: str,
+        timezone: str,
+        slot_due: datetime,
+        catch_up: CatchUp,
+        subscribed_by: int,
+        thread_archive_minutes: int | None,
+        now: datetime,
+    ) -> Subscription:
+        """Subscribe a channel. A finished subscription in the channel is replaced; an unfinished
+        one raises ``SubscriptionExists``."""
+        if catch_up not in CATCH_UP_POLICIES:
+            raise ValueError(f"unknown catch-up policy {catch_up!r}")
+        async with self._transaction() as db:
+            existing = await _by_channel(db, channel_id)
+            if existing is not None:
+                if not existing.completed:
+                    raise SubscriptionExists(existing)
+                await _delete_channel(db, channel_id)
+            cursor = await db.execute(
+                """
+                INSERT INTO subscriptions (
+                    guild_id, channel_id, slug, revision, next_part, position, schedule, timezone,
+                    slot_due, next_due, catch_up, subscribed_by, created_at, updated_at,
+                    thread_archive_minutes
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    guild_id,
+                    channel_id,
+                    slug,
+                    revision,
+                    next_part,
+                    position,
+                    schedule,
+                    timezone,
+                    _ts(slot_due),
+                    _ts(slot_due),
+                    catch_up,
+                    subscribed_by,
+                    _ts(now),
+                    _ts(now),
+                    thread_archive_minutes,
+                ),
+            )
+            created = await _by_id(db, cursor.lastrowid)
+        assert created is not None
+        return created
+
+    async def subscription(self, channel_id: int) -> Subscription | None:
+        rows = await self._fetch("SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,))
+        return _subscription(rows[0]) if rows else None
+
+    async def subscription_by_id(self, subscription_id: int) -> Subscription | None:
+        rows = await self._fetch("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
+        return _subscription(rows[0]) if rows else None
+
+    async def guild_subscriptions(self, guild_id: int) -> list[Subscription]:
+        rows = await self._fetch(
+            "SELECT * FROM subscriptions WHERE guild_id = ? ORDER BY channel_id", (guild_id,)
+        )
+        return [_subscription(r) for r in rows]
+
+    async def count_subscriptions(self) -> int:
+        rows = await self._fetch("SELECT count(*) FROM subscriptions")
+        return int(rows[0][0])
+
+    async def delete_subscription(self, channel_id: int) -> Subscription | None:
+        """Remove the channel's subscription with its deliveries and "next" requests."""
+        async with self._transaction() as db:
+            existing = await _by_channel(db, channel_id)
+            if existing is not None:
+                await _delete_channel(db, channel_id)
+        return existing
+
+    async def pause(self, channel_id: int, reason: str, now: datetime) -> Subscription | None:
+        return await self._update_one(
+            """
+            UPDATE subscriptions SET paused = 1, pause_reason = ?, updated_at = ?
+            WHERE channel_id = ?
+            """,
+            (reason, _ts(now), channel_id),
+            channel_id,
+        )
+
+    async def pause_guild(self, guild_id: int, reason: str, now: datetime) -> int:
+        """Pause every unfinished, running subscription of a guild; returns how many."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions SET paused = 1, pause_reason = ?, updated_at = ?
+                WHERE guild_id = ? AND paused = 0 AND completed_at IS NULL
+                """,
+                (reason, _ts(now), guild_id),
+            )
+            return cursor.rowcount
+
+    async def resume(
+        self, channel_id: int, *, slot_due: datetime | None, next_due: datetime, now: datetime
+    ) -> Subscription | None:
+        return await self._update_one(
+            """
+            UPDATE subscriptions
+            SET paused = 0, pause_reason = NULL, retry_count = 0, slot_due = ?, next_due = ?,
+                updated_at = ?
+            WHERE channel_id = ?
+            """,
+            (_ts_or_none(slot_due), _ts(next_due), _ts(now), channel_id),
+            channel_id,
+        )
+
+    async def set_schedule(
+        self,
+        channel_id: int,
+        *,
+        schedule: str,
+        timezone: str,
+        slot_due: datetime,
+        next_due: datetime | None,
+        now: datetime,
+    ) -> Subscription | None:
+        return await self._update_one(
+            """
+            UPDATE subscriptions
+            SET schedule = ?, timezone = ?, slot_due = ?, next_due = ?, updated_at = ?
+            WHERE channel_id = ?
+            """,
+            (schedule, timezone, _ts(slot_due), _ts_or_none(next_due), _ts(now), channel_id),
+            channel_id,
+        )
+
+    async def set_catch_up(
+        self, channel_id: int, catch_up: CatchUp, now: datetime
+    ) -> Subscription | None:
+        if catch_up not in CATCH_UP_POLICIES:
+            raise ValueError(f"unknown catch-up policy {catch_up!r}")
+        return await self._update_one(
+            "UPDATE subscriptions SET catch_up = ?, updated_at = ? WHERE channel_id = ?",
+            (catch_up, _ts(now), channel_id),
+            channel_id,
+        )
+
+    async def set_due(
+        self,
+        subscription_id: int,
+        *,
+        slot_due: datetime | None,
+        next_due: datetime | None,
+        now: datetime,
+    ) -> Subscription | None:
+        """Move the timing of a subscription (catch-up after downtime)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET slot_due = ?, next_due = ?, updated_at = ? WHERE id = ?",
+                (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), subscription_id),
+            )
+            return await _by_id(db, subscription_id)
+
+    async def schedule_retry(
+        self, subscription_id: int, *, retry_count: int, next_due: datetime, now: datetime
+    ) -> Subscription | None:
+        """A post failed for a passing reason: try again at ``next_due``; the slot stays."""
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                UPDATE subscriptions SET retry_count = ?, next_due = ?, updated_at = ?
+                WHERE id = ?
+                """,
+                (retry_count, _ts(next_due), _ts(now), subscription_id),
+            )
+            return await _by_id(db, subscription_id)
+
+    async def reset_progress(
+        self,
+        channel_id: int,
+        *,
+        next_part: int,
+        position: int,
+        revision: str,
+        slot_due: datetime,
+        next_due: datetime,
+        now: datetime,
+    ) -> Subscription | None:
+        """Move a channel to another part (jump, restart): a new run, so parts that come again
+        get new nonces; deliveries of the parts ahead are forgotten so they can be sent again."""
+        async with self._transaction() as db:
+            existing = await _by_channel(db, channel_id)
+            if existing is None:
+                return None
+            await db.execute(
+                """
+                DELETE FROM deliveries
+                WHERE subscription_id = ? AND (part >= ? OR state = 'pending')
+                """,
+                (existing.id, next_part),
+            )
+            await db.execute(
+                """
+                UPDATE subscriptions
+                SET next_part = ?, position = ?, revision = ?, slot_due = ?, next_due = ?,
+                    completed_at = NULL, retry_count = 0, run = run + 1, updated_at = ?
+                WHERE id = ?
+                """,
+                (
+                    next_part,
+                    position,
+                    revision,
+                    _ts(slot_due),
+                    _ts(next_due),
+                    _ts(now),
+                    existing.id,
+                ),
+            )
+            return await _by_id(db, existing.id)
+
+    async def remap_revision(
+        self, subscription_id: int, *, revision: str, next_part: int, now: datetime
+    ) -> Subscription | None:
+        """The story was edited: record its new revision and the part the channel's position now
+        falls in. Deliveries numbered at or after that part belong to the old numbering; a part
+        left pending keeps its nonce under its new number."""
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                DELETE FROM deliveries
+                WHERE subscription_id = ? AND part >= ? AND state = 'posted'
+                """,
+                (subscription_id, next_part),
+            )
+            await db.execute(
+                "UPDATE deliveries SET part = ? WHERE subscription_id = ? AND state = 'pending'",
+                (next_part, subscription_id),
+            )
+            await db.execute(
+                """
+                UPDATE subscriptions SET revision = ?, next_part = ?, updated_at = ?
+                WHERE id = ?
+                """,
+                (revision, next_part, _ts(now), subscription_id),
+            )
+            return await _by_id(db, subscription_id)
+
+    async def mark_completed(self, subscription_id: int, now: datetime) -> Subscription | None:
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                UPDATE subscriptions
+                SET completed_at = ?, next_due = NULL, slot_due = NULL, retry_count = 0,
+                    updated_at = ?
+                WHERE id = ?
+                """,
+                (_ts(now), _ts(now), subscription_id),
+            )
+            return await _by_id(db, subscription_id)
+
+    async def _update_one(
+        self, sql: str, params: Sequence[Any], channel_id: int
+    ) -> Subscription | None:
+        async with self._transaction() as db:
+            await db.execute(sql, params)
+            return await _by_channel(db, channel_id)
+
+    # --- due work ------------------------------------------------------------------------------
+
+    async def due(
+        self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+    ) -> list[Subscription]:
+        """Running subscriptions with ``next_due <= now``, earliest first. ``after`` is the
+        (next_due, id) of the last row of the previous page."""
+        if after is None:
+            rows = await self._fetch(
+                """
+                SELECT * FROM subscriptions
+                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?
+                ORDER BY next_due, id LIMIT ?
+                """,
+                (_ts(now), limit),
+            )
+        else:
+            rows = await self._fetch(
+                """
+                SELECT * FROM subscriptions
+                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?
+                    AND (next_due > ? OR (next_due = ? AND id > ?))
+                ORDER BY next_due, id LIMIT ?
+                """,
+                (_ts(now), _ts(after[0]), _ts(after[0]), after[1], limit),
+            )
+        return [_subscription(r) for r in rows]
+
+    async def next_due_after(self, now: datetime) -> datetime | None:
+        """The earliest ``next_due`` of a running subscription strictly after ``now``."""
+        rows = await self._fetch(
+            """
+            SELECT min(next_due) FROM subscriptions
+            WHERE paused = 0 AND completed_at IS NULL AND next_due > ?
+            """,
+            (_ts(now),),
+        )
+        return _dt_or_none(rows[0][0])
+
+    async def earliest_due(self) -> datetime | None:
+        """The earliest ``next_due`` of any running subscription, past or future."""
+        rows = await self._fetch(
+            """
+            SELECT min(next_due) FROM subscriptions
+            WHERE paused = 0 AND completed_at IS NULL
+            """
+        )
+        return _dt_or_none(rows[0][0])
+
+    async def explain_due(self, now: datetime) -> list[str]:
+        """SQLite's plan for the due query (for tests that check it stays indexed)."""
+        rows = await self._fetch(
+            """
+            EXPLAIN QUERY PLAN SELECT * FROM subscriptions
+            WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?
+            ORDER BY next_due, id LIMIT ?
+            """,
+            (_ts(now), 10),
+        )
+        return [str(r["detail"]) for r in rows]
+
+    # --- deliveries ----------------------------------------------------------------------------
+
+    async def begin_delivery(
+        self,
+        subscription: Subscription,
+        *,
+        part: int,
+        nonce: str,
+        trigger: Trigger,
+        now: datetime,
+    ) -> Delivery:
+        """Record the intent to send ``part`` before sending it. If the part is already pending
+        (a retry, or a send interrupted by a crash), that row is returned with its nonce."""
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO deliveries (
+                    subscription_id, channel_id, slug, part, state, nonce, triggered_by,
+                    created_at
+                ) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                ON CONFLICT (channel_id, slug, part) DO NOTHING
+                """,
+                (
+                    subscription.id,
+                    subscription.channel_id,
+                    subscription.slug,
+                    part,
+                    nonce,
+                    trigger,
+                    _ts(now),
+                ),
+            )
+            delivery = await _delivery_of(db, subscription.channel_id, subscription.slug, part)
+        assert delivery is not None
+        return delivery
+
+    async def complete_delivery(
+        self,
+        delivery_id: int,
+        *,
+        subscription_id: int,
+        part: int,
+        message_ids: Iterable[int],
+        thread_id: int | None,
+        posted_at: datetime,
+        next_part: int,
+        position: int,
+        slot_due: datetime | None,
+        next_due: datetime | None,
+    ) -> Subscription:
+        """In one transaction: mark the delivery posted and move the subscription past it."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE deliveries SET state = 'posted', message_ids = ?, thread_id = ?,
+                    posted_at = ?
+                WHERE id = ? AND state = 'pending'
+                """,
+                (json.dumps(list(message_ids)), thread_id, _ts(posted_at), delivery_id),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"delivery {delivery_id} is not pending")
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions
+                SET next_part = ?, position = ?, slot_due = ?, next_due = ?, retry_count = 0,
+                    updated_at = ?
+                WHERE id = ? AND next_part = ?
+                """,
+                (
+                    next_part,
+                    position,
+                    _ts_or_none(slot_due),
+                    _ts_or_none(next_due),
+                    _ts(posted_at),
+                    subscription_id,
+                    part,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"subscription {subscription_id} is no longer at part {part}")
+            updated = await _by_id(db, subscription_id)
+        assert updated is not None
+        return updated
+
+    async def pending_deliveries(self) -> list[Delivery]:
+        rows = await self._fetch("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY id")
+        return [_delivery(r) for r in rows]
+
+    async def delivery(self, channel_id: int, part: int) -> Delivery | None:
+        """The channel's delivery of ``part`` of the serial it follows now, in any state."""
+        rows = await self._fetch(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND part = ?", (channel_id, part)
+        )
+        return _delivery(rows[0]) if rows else None
+
+    async def deliveries(self, channel_id: int) -> list[Delivery]:
+        rows = await self._fetch(
+            "SELECT * FROM deliveries WHERE channel_id = ? ORDER BY part", (channel_id,)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def count_posted(self, channel_id: int) -> int:
+        rows = await self._fetch(
+            "SELECT count(*) FROM deliveries WHERE channel_id = ? AND state = 'posted'",
+            (channel_id,),
+        )
+        return int(rows[0][0])
+
+    async def last_request_post(self, channel_id: int) -> datetime | None:
+        """When a part was last posted to the channel because readers asked for it."""
+        rows = await self._fetch(
+            """
+            SELECT max(posted_at) FROM deliveries
+            WHERE channel_id = ? AND triggered_by = 'request' AND state = 'posted'
+            """,
+            (channel_id,),
+        )
+        return _dt_or_none(rows[0][0])
+
+    # --- "next" requests -----------------------------------------------------------------------
+
+    async def add_vote(
+        self, channel_id: int, member_id: int, *, now: datetime, since: datetime
+    ) -> int:
+        """Record that ``member_id`` asked for the next part; returns how many distinct members
+        asked after ``since`` (older requests are dropped)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "DELETE FROM next_requests WHERE channel_id = ? AND requested_at <= ?",
+                (channel_id, _ts(since)),
+            )
+            await db.execute(
+                """
+                INSERT INTO next_requests (channel_id, member_id, requested_at) VALUES (?, ?, ?)
+                ON CONFLICT (channel_id, member_id)
+                DO UPDATE SET requested_at = excluded.requested_at
+                """,
+                (channel_id, member_id, _ts(now)),
+            )
+            async with db.execute(
+                "SELECT count(*) FROM next_requests WHERE channel_id = ?", (channel_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def count_votes(self, channel_id: int, *, since: datetime) -> int:
+        rows = await self._fetch(
+            "SELECT count(*) FROM next_requests WHERE channel_id = ? AND requested_at > ?",
+            (channel_id, _ts(since)),
+        )
+        return int(rows[0][0])
+
+    async def clear_votes(self, channel_id: int) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+async def _by_channel(db: aiosqlite.Connection, channel_id: int) -> Subscription | None:
+    async with db.execute(
+        "SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _subscription(row) if row else None
+
+
+async def _by_id(db: aiosqlite.Connection, subscription_id: int | None) -> Subscription | None:
+    async with db.execute("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _subscription(row) if row else None
+
+
+async def _delivery_of(
+    db: aiosqlite.Connection, channel_id: int, slug: str, part: int
+) -> Delivery | None:
+    async with db.execute(
+        "SELECT * FROM deliveries WHERE channel_id = ? AND slug = ? AND part = ?",
+        (channel_id, slug, part),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _delivery(row) if row else None
+
+
+async def _delete_channel(db: aiosqlite.Connection, channel_id: int) -> None:
+    await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
+    await db.execute("DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,))
+
+
+def _subscription(row: aiosqlite.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        slug=row["slug"],
+        revision=row["revision"],
+        next_part=row["next_part"],
+        position=row["position"],
+        schedule=row["schedule"],
+        timezone=row["timezone"],
+        next_due=_dt_or_none(row["next_due"]),
+        paused=bool(row["paused"]),
+        pause_reason=row["pause_reason"],
+        catch_up=cast(CatchUp, row["catch_up"]),
+        subscribed_by=row["subscribed_by"],
+        created_at=_dt(row["created_at"]),
+        updated_at=_dt(row["updated_at"]),
+        thread_archive_minutes=row["thread_archive_minutes"],
+        completed_at=_dt_or_none(row["completed_at"]),
+        retry_count=row["retry_count"],
+        slot_due=_dt_or_none(row["slot_due"]),
+        run=row["run"],
+    )
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        slug=row["slug"],
+        part=row["part"],
+        state=cast(DeliveryState, row["state"]),
+        nonce=row["nonce"],
+        message_ids=tuple(int(i) for i in json.loads(row["message_ids"])),
+        thread_id=row["thread_id"],
+        trigger=cast(Trigger, row["triggered_by"]),
+        posted_at=_dt_or_none(row["posted_at"]),
+        subscription_id=row["subscription_id"],
+        created_at=_dt_or_none(row["created_at"]),
+    )
+
+
+def _ts(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("the store keeps timezone-aware datetimes only")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _ts_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else _ts(moment)
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _dt_or_none(text: str | None) -> datetime | None:
+    return None if text is None else _dt(text)
