@@ -84,6 +84,12 @@ class SerialCommands(app_commands.Group):
         )
         self.bot = bot
 
+    async def interaction_check(self, interaction: Interaction) -> bool:
+        # guild_only only hides the group in DMs; a request can still arrive from one.
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        return True
+
     # --- readers -------------------------------------------------------------------------------
 
     @app_commands.command(description="Post the next part now (within the channel's cooldown)")
@@ -343,9 +349,9 @@ def _status_text(status: ChannelStatus) -> str:
     total = status.parts_total
     lines = [title]
     if total:
-        lines.append(
-            f"{status_bar(status.parts_posted, total)} Part {status.parts_posted} of {total}"
-        )
+        # The bar's own "n/N" would repeat the words next to it.
+        bar = status_bar(status.parts_posted, total).rsplit(" ", 1)[0]
+        lines.append(f"{bar}  Part {status.parts_posted} of {total}")
     if sub.completed:
         lines.append("Every part has been posted. An admin can start over with `/serial restart`.")
         return "\n".join(lines)
