@@ -65,6 +65,9 @@ class Story:
     text: str
     paragraphs: tuple[Paragraph, ...]
     revision: str
+    # True when a line break inside a paragraph is only wrapping (hard-wrapped plain text, or
+    # Markdown), so readers should see it as a space.
+    soft_wraps: bool = False
 
     @property
     def title(self) -> str:

@@ -1,0 +1,117 @@
+"""``serialbot preview STORY [--words N]``: show how a story is cut into installments, offline.
+
+STORY is a story file or the slug of a story in the library folder. The target size is ``--words``
+if given, else the story's own ``words_per_part``, else the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bot.library import STORY_SUFFIXES, Library, StoryError, load_story
+from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
+from bot.story import Break, Part, Story
+
+DEFAULT_STORIES = Path("seeds")
+_BUNDLED_STORIES = Path(__file__).resolve().parent.parent / "seeds"
+_RULE = "=" * 72
+_OPENING_CHARS = 40
+
+ENDS_AT = {
+    Break.END: "end of story",
+    Break.CHAPTER: "chapter end",
+    Break.SCENE: "scene break",
+    Break.PARAGRAPH: "paragraph",
+    Break.SENTENCE: "sentence (inside a paragraph)",
+    Break.WORD: "word (inside a sentence)",
+}
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.words is not None and args.words < 1:
+        print(f"--words must be a positive number, not {args.words}", file=sys.stderr)
+        return 2
+    try:
+        story = _find_story(args.story)
+    except StoryError as error:
+        print(error, file=sys.stderr)
+        return 1
+    target = args.words or story.meta.words_per_part or DEFAULT_WORDS_PER_PART
+    parts = split(story, target, DEFAULT_TOLERANCE)
+    try:
+        for line in render(story, parts, target):
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): stop quietly, as the Python docs advise.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def render(story: Story, parts: tuple[Part, ...], target: int) -> list[str]:
+    """The preview as lines of text: the story's card, every part, then the summary table."""
+    meta = story.meta
+    lines = [meta.title if meta.author is None else f"{meta.title}, by {meta.author}"]
+    lines.append(f"Rating: {meta.rating.value}")
+    if meta.content_notes:
+        lines.append("Content notes: " + "; ".join(meta.content_notes))
+    if meta.summary:
+        lines.append(meta.summary)
+    lines.append(
+        f"{story.words:,} words in {len(parts)} part{'s' if len(parts) != 1 else ''} "
+        f"(target {target:,} words per part)"
+    )
+    for part in parts:
+        heading = f" · {part.heading}" if part.heading else ""
+        lines += [
+            "",
+            _RULE,
+            f"{meta.title} · Part {part.index} of {len(parts)}{heading}",
+            f"{part.words:,} words · about {part.minutes} min · ends at: {ENDS_AT[part.ends_with]}",
+            _RULE,
+        ]
+        for piece in part.paragraphs:
+            lines += ["", piece]
+    lines += ["", _RULE, "Summary", _RULE, ""]
+    lines.append(f"{'Part':>4}  {'Words':>6}  {'Min':>3}  {'Ends at':<29}  Opens with")
+    for part in parts:
+        lines.append(
+            f"{part.index:>4}  {part.words:>6,}  {part.minutes:>3}  "
+            f"{ENDS_AT[part.ends_with]:<29}  {_opening(part)}"
+        )
+    total_minutes = sum(p.minutes for p in parts)
+    lines.append(f"{'All':>4}  {story.words:>6,}  {total_minutes:>3}")
+    return lines
+
+
+def _opening(part: Part) -> str:
+    if not part.paragraphs:
+        return ""
+    first = " ".join(part.paragraphs[0].split())
+    if len(first) <= _OPENING_CHARS:
+        return first
+    return first[: _OPENING_CHARS - 1].rstrip() + "…"
+
+
+def _find_story(name: str) -> Story:
+    path = Path(name)
+    if path.is_file():
+        return load_story(path)
+    if path.suffix.lower() in STORY_SUFFIXES or len(path.parts) > 1:
+        raise StoryError(path, "file not found")
+    folder = DEFAULT_STORIES if DEFAULT_STORIES.is_dir() else _BUNDLED_STORIES
+    library = Library.load(folder)
+    serial = library.get(name)
+    if serial is not None:
+        return serial.story
+    for problem in library.problems:
+        if problem.path.stem.lower() == name.lower():
+            raise problem
+    known = ", ".join(library.serials) or "none"
+    raise StoryError(
+        Path(name), f"no such file, and no story with that slug in {folder}/ (stories: {known})"
+    )
