@@ -1,0 +1,183 @@
+"""``serialbot check``: is the configuration usable, and which stories will the bot post?
+
+Reads the configuration (every problem in it, not just the first) and the whole story library,
+then prints one row per story (slug, title, parts, words, rating, content notes, problems) and
+every problem with the file it is in. Exit status 0 when all is well, 1 when anything is wrong,
+so it can gate a deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config, ConfigError, load_config
+from bot.library import Library, StoryError, slug_for
+from bot.story import Rating, Serial
+
+__all__ = ["StoryRow", "library_rows", "main", "render_table"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+_NONE = "—"
+_TITLE_WIDTH = 32
+_NOTES_WIDTH = 40
+_PROBLEM_WIDTH = 48
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    story: str
+    title: str
+    parts: str
+    words: str
+    rating: str
+    content_notes: str
+    problems: str
+
+
+def library_rows(library: Library) -> list[StoryRow]:
+    """A row per story the library loaded, then one per file it could not use."""
+    rows = [_serial_row(serial) for serial in library]
+    for problem in library.problems:
+        if problem.path == library.folder:
+            continue  # the folder itself: listed with the problems, not as a story
+        rows.append(
+            StoryRow(
+                story=slug_for(problem.path),
+                title=_NONE,
+                parts=_NONE,
+                words=_NONE,
+                rating=_NONE,
+                content_notes=_NONE,
+                problems=_clip(f"{problem.path.name}: {problem.reason}", _PROBLEM_WIDTH),
+            )
+        )
+    return rows
+
+
+def _serial_row(serial: Serial) -> StoryRow:
+    meta = serial.story.meta
+    rating = meta.rating.value
+    if meta.rating.age_restricted:
+        rating += " (age-restricted channels only)"
+    notes = ", ".join(meta.content_notes) if meta.content_notes else _NONE
+    if meta.rating in (Rating.MATURE, Rating.EXPLICIT) and not meta.content_notes:
+        notes = "none given"
+    return StoryRow(
+        story=serial.slug,
+        title=_clip(serial.story.title, _TITLE_WIDTH),
+        parts=str(len(serial.parts)),
+        words=f"{serial.story.words:,}",
+        rating=rating,
+        content_notes=_clip(notes, _NOTES_WIDTH),
+        problems=_NONE,
+    )
+
+
+_HEADINGS = ("story", "title", "parts", "words", "rating", "content notes", "problems")
+_RIGHT = frozenset({"parts", "words"})
+
+
+def render_table(rows: Sequence[StoryRow]) -> str:
+    """The rows as an aligned plain-text table with a heading line."""
+    cells = [
+        [r.story, r.title, r.parts, r.words, r.rating, r.content_notes, r.problems] for r in rows
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(_HEADINGS)]
+
+    def line(values: Sequence[str]) -> str:
+        padded = [
+            v.rjust(w) if h in _RIGHT else v.ljust(w)
+            for v, w, h in zip(values, widths, _HEADINGS, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    out = [line(_HEADINGS), line(["-" * w for w in widths])]
+    out.extend(line(c) for c in cells)
+    return "\n".join(out)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _where(path: Path) -> str:
+    """A path as the operator typed it: relative to the working directory when inside it."""
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def _story_problem(problem: StoryError) -> str:
+    return f"{_where(problem.path)}: {problem.reason}"
+
+
+def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    # Problems are printed below as a list; the loader's own warnings would repeat them.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    stream = out if out is not None else sys.stdout
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="replace")
+
+    def say(text: str = "") -> None:
+        stream.write(text + "\n")
+
+    problems: list[str] = []
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        config = Config()
+        count = len(error.problems)
+        say(
+            f"Configuration: {count} problem{'' if count == 1 else 's'} (listed below); "
+            "stories checked with the defaults"
+        )
+    else:
+        source = _where(config.source) if config.source else "no file, defaults"
+        say(f"Configuration: {source} · ok")
+        say(
+            f"Database: {_where(config.database)} · default schedule: {config.default_schedule} "
+            f"({config.default_timezone})"
+        )
+
+    library = Library.load(
+        config.stories,
+        words_per_part=config.words_per_part,
+        tolerance=config.tolerance,
+        max_bytes=config.max_story_bytes,
+    )
+    problems.extend(_story_problem(p) for p in library.problems)
+    stories = len(library)
+    broken = sum(1 for p in library.problems if p.path != library.folder)
+    say(
+        f"Stories: {_where(config.stories)} · {stories} stor{'y' if stories == 1 else 'ies'}"
+        f", {broken} broken file{'' if broken == 1 else 's'}"
+    )
+    if not stories and config.stories.is_dir():
+        problems.append(f"{_where(config.stories)}: no stories (.txt or .md files) to post")
+
+    rows = library_rows(library)
+    if rows:
+        say()
+        say(render_table(rows))
+    say()
+    if problems:
+        say(f"Problems ({len(problems)}):")
+        for problem in problems:
+            say(f"  - {problem}")
+        return EXIT_PROBLEMS
+    say("All is well.")
+    return EXIT_OK
