@@ -129,7 +129,8 @@ def normalise(raw: str) -> str:
 
     Idempotent; the result is empty or ends with exactly one newline.
     """
-    text = raw.removeprefix("\ufeff")
+    # A byte-order mark is invisible; one inside the text comes from joined files.
+    text = raw.replace("\ufeff", "") if "\ufeff" in raw else raw
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\t" in text:
@@ -333,13 +334,14 @@ def _read_text(path: Path, max_bytes: int, *, allow_empty: bool = False) -> str:
 
 
 def _too_big(size: int, limit: int) -> str:
-    return f"file is {_size(size)}, over the {_size(limit)} limit"
+    return f"file is {size:,} bytes ({_size(size)}), over the {_size(limit)} limit"
 
 
 def _size(count: int) -> str:
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if count >= scale:
-            return f"{count / scale:.1f} {unit}"
+            whole, rest = divmod(count, scale)
+            return f"{whole} {unit}" if not rest else f"{count / scale:.1f} {unit}"
     return f"{count} bytes"
 
 
