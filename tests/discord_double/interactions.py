@@ -130,7 +130,9 @@ class InvokedInteraction:
     @property
     def messages(self) -> list[Message]:
         """What the member sees: the original response (if any) and every follow-up."""
-        return ([self.original] if self.original else []) + list(self.followups)
+        shown = [self.original] if self.original else []
+        # a follow-up that completed a deferral is the original message itself
+        return shown + [m for m in self.followups if m is not self.original]
 
     def notify(self) -> None:
         self._signal.notify()

@@ -38,6 +38,8 @@ API_PREFIX = f"/api/v{API_VERSION}"
 # Forum channel flag: posts must carry a tag.
 _REQUIRE_TAG = 1 << 4
 _UNAUTHENTICATED = ("/interactions/", "/webhooks/")
+# the parsed request body, kept for the request log
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 
 
 @dataclass
@@ -143,7 +145,7 @@ class RestApi:
         response = await self._process(request, handler, record)
         record.status = response.status
         record.duration = time.monotonic() - record.at
-        record.body = request.get("body")
+        record.body = request.get(BODY)
         # what Discord counts towards its invalid-request ban (shared-scope 429s excepted)
         if response.status in (401, 403, 429):
             double.invalid_requests.append(record.at)
@@ -240,7 +242,7 @@ class RestApi:
 
     async def _body(self, request: web.Request) -> Body:
         body = await read_body(request)
-        request["body"] = body.payload
+        request[BODY] = body.payload
         return body
 
     def _channel(self, request: web.Request) -> Channel:
@@ -634,7 +636,7 @@ class RestApi:
         scope = self._command_scope(request)
         body = await read_body(request, allow_list=True)
         raw: Any = body.payload
-        request["body"] = raw
+        request[BODY] = raw
         if not isinstance(raw, list):
             errors = FormErrors()
             errors.add("_root", "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")

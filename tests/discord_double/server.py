@@ -113,6 +113,7 @@ class DiscordDouble:
         self._port = port
         self._runner: web.AppRunner | None = None
         self.channels: dict[str, int] = {}
+        self._dm_channels: dict[int, int] = {}
         if default_world:
             self._build_default_world()
 
@@ -510,7 +511,7 @@ class DiscordDouble:
         user_id = user_id or self.reader_id
         if dm:
             guild_id = None
-            channel_id = channel_id or (user_id ^ 0x5A5A)
+            channel_id = channel_id or self._dm_channels.setdefault(user_id, world.new_id())
             perms = 0
         else:
             channel_id = channel_id or self.channels["general"]
