@@ -68,7 +68,16 @@ def test_table_lists_parts_words_rating_and_content_notes(tmp_path: Path, librar
 
     assert status == 0, output
     header = next(line for line in output.splitlines() if line.startswith("story "))
-    assert header.split() == "story title parts words rating content notes problems".split()
+    assert header.split() == [
+        "story",
+        "title",
+        "parts",
+        "words",
+        "rating",
+        "content",
+        "notes",
+        "problems",
+    ]
     cells = row(output, "you-left").split()
     assert cells[3:6] == ["3", "1,000", "teen"]
     assert "self-hatred" in row(output, "you-left")
