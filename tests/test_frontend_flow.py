@@ -149,3 +149,78 @@ async def test_every_answer_arrives_within_the_interaction_deadline(harness: Har
     record = await harness.subscribe("lighthouse")
     assert record.callback_type == CallbackType.channel_message
     assert record.latency is not None and record.latency < 3.0
+
+
+async def test_pause_shows_its_reason_in_status_and_resume_continues(harness: Harness) -> None:
+    await harness.subscribe("lighthouse")
+    paused = await harness.invoke("serial pause", {"reason": "holiday break"}, admin=True)
+    assert not paused.ephemeral
+    await harness.until_first_post()
+    assert not harness.double.threads(harness.general)
+
+    status = await (await harness.invoke("serial status")).reply()
+    assert "holiday break" in status.content
+
+    resumed = await harness.invoke("serial resume", admin=True)
+    assert "Resumed" in (await resumed.reply()).content
+    await harness.advance(timedelta(minutes=1))
+    assert len(harness.double.threads(harness.general)) == 1
+
+
+async def test_schedule_jump_restart_and_unsubscribe_answer_publicly(harness: Harness) -> None:
+    await harness.subscribe("lighthouse")
+
+    changed = await harness.invoke(
+        "serial schedule", {"schedule": "weekdays 07:30", "timezone": "Europe/Berlin"}, admin=True
+    )
+    assert "weekdays 07:30" in (await changed.reply()).content
+    assert "Europe/Berlin" in (await changed.reply()).content
+
+    jumped = await harness.invoke("serial jump", {"part": 3}, admin=True)
+    assert "Part 3" in (await jumped.reply()).content
+    sub = await harness.bot.scheduler.subscription(harness.general)
+    assert sub is not None and sub.next_part == 3
+
+    restarted = await harness.invoke("serial restart", admin=True)
+    assert "Part 1" in (await restarted.reply()).content
+
+    gone = await harness.invoke("serial unsubscribe", admin=True)
+    await gone.reply()
+    assert not any(r.ephemeral for r in (changed, jumped, restarted, gone))
+    assert await harness.bot.scheduler.subscription(harness.general) is None
+
+
+async def test_commands_in_a_part_thread_act_on_its_channel(harness: Harness) -> None:
+    await harness.subscribe("lighthouse")
+    await harness.until_first_post()
+    [thread] = harness.double.threads(harness.general)
+
+    record = await harness.invoke("serial status", channel_id=thread.id)
+    assert "Part 1 of" in (await record.reply()).content
+
+
+@pytest.mark.discord_double(rate_limits=True, time_scale=0.5)
+async def test_next_defers_when_posting_takes_longer_than_the_answer_window(
+    discord_double: DiscordDouble, tmp_path: Path
+) -> None:
+    # Eight messages against five per (scaled) 2.5 s: the post outlasts the 3-second window.
+    paragraph = " ".join(
+        f"Wave {i} broke on the rocks below the tower, loud and cold and white." for i in range(25)
+    )
+    write_story(
+        stories_folder(tmp_path),
+        "storm",
+        [paragraph] * 16,
+        title="The Storm",
+        words_per_part=2400,
+    )
+    async with running_bot(discord_double, tmp_path) as harness:
+        await harness.subscribe("storm")
+        record = await harness.invoke("serial next")
+
+        assert await record.response() == CallbackType.deferred_channel_message
+        reply = await record.reply(timeout=15)
+        assert "Part 1" in reply.content
+        assert not record.ephemeral
+        assert record.rejected == []
+        assert len(harness.double.threads(harness.general)) == 1

@@ -80,19 +80,26 @@ async def run(config: Config, token: str) -> int:
             sync_state=sync_state_path(Path(config.database)),
         )
         async with bot:
-            _close_on_signals(bot)
+            signals = _close_on_signals(bot)
             try:
                 await bot.start(token)
             except discord.LoginFailure:
                 return _fail("Discord rejected the token in DISCORD_TOKEN (login failed)", 1)
             except discord.PrivilegedIntentsRequired:
                 return _fail("Discord refused the gateway intents requested", 1)
+            finally:
+                loop = asyncio.get_running_loop()
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
 
 
-def _close_on_signals(bot: SerialBot) -> None:
+def _close_on_signals(bot: SerialBot) -> list[signal.Signals]:
+    """SIGINT and SIGTERM close the bot, which stops the scheduler first (``Client.run`` would
+    handle only Ctrl-C). Returns the signals handled, to remove the handlers afterwards."""
     loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     closing: set[asyncio.Task[None]] = set()
 
     def close(name: str) -> None:
@@ -108,6 +115,9 @@ def _close_on_signals(bot: SerialBot) -> None:
             loop.add_signal_handler(sig, close, sig.name)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Unix
             log.debug("cannot handle %s on this platform", sig.name)
+        else:
+            handled.append(sig)
+    return handled
 
 
 def _report_close_failure(task: asyncio.Task[None]) -> None:
