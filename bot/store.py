@@ -391,7 +391,12 @@ class Store:
             return cursor.rowcount
 
     async def resume(
-        self, channel_id: int, *, slot_due: datetime | None, next_due: datetime, now: datetime
+        self,
+        channel_id: int,
+        *,
+        slot_due: datetime | None,
+        next_due: datetime | None,
+        now: datetime,
     ) -> Subscription | None:
         return await self._update_one(
             """
@@ -400,7 +405,7 @@ class Store:
                 updated_at = ?
             WHERE channel_id = ?
             """,
-            (_ts_or_none(slot_due), _ts(next_due), _ts(now), channel_id),
+            (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), channel_id),
             channel_id,
         )
 
