@@ -427,6 +427,79 @@ async def test_autocomplete_returns_the_bots_choices(discord_double: DiscordDoub
         assert focused == [{"type": 3, "name": "story", "value": "lig", "focused": True}]
 
 
+async def test_webhook_edits_follow_ups_and_deletes_reach_the_double(
+    discord_double: DiscordDouble,
+) -> None:
+    client = default_client()
+    tree = app_commands.CommandTree(client)
+    seen: dict[str, str] = {}
+
+    @tree.command(name="read", description="Re-read a part")
+    async def read(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.edit_original_response(content="Part 2, again")
+        seen["original"] = (await interaction.original_response()).content
+        extra = await interaction.followup.send("and a note", ephemeral=True, wait=True)
+        await extra.edit(content="and a corrected note")
+        await interaction.delete_original_response()
+
+    guild = discord.Object(discord_double.guild_id)
+    tree.copy_global_to(guild=guild)
+    async with connected_client(discord_double, client):
+        await tree.sync(guild=guild)
+        invoked = await discord_double.invoke("read")
+        note = await invoked.followup(0, timeout=2)
+        await invoked.wait_for(lambda: invoked.original is None, timeout=2)
+        assert seen["original"] == "Part 2, again"
+        assert note.ephemeral and note.content == "and a corrected note"
+        assert discord_double.messages(discord_double.channels["general"]) == []
+
+
+async def test_follow_up_before_any_answer_is_unknown_webhook(
+    discord_double: DiscordDouble,
+) -> None:
+    client = default_client()
+    tree = app_commands.CommandTree(client)
+    failures: list[discord.HTTPException] = []
+
+    @tree.command(name="hasty", description="Follows up without answering")
+    async def hasty(interaction: discord.Interaction) -> None:
+        try:
+            await interaction.followup.send("too early")
+        except discord.NotFound as error:
+            failures.append(error)
+            await interaction.response.send_message("answered properly")
+
+    guild = discord.Object(discord_double.guild_id)
+    tree.copy_global_to(guild=guild)
+    async with connected_client(discord_double, client):
+        await tree.sync(guild=guild)
+        invoked = await discord_double.invoke("hasty")
+        assert (await invoked.reply(timeout=2)).content == "answered properly"
+        assert [f.code for f in failures] == [ErrorCode.UNKNOWN_WEBHOOK]
+
+
+async def test_button_press_updates_its_message(discord_double: DiscordDouble) -> None:
+    class Confirm(discord.ui.View):
+        @discord.ui.button(label="Restart", custom_id="confirm-restart")
+        async def confirm(
+            self, interaction: discord.Interaction, button: discord.ui.Button
+        ) -> None:
+            await interaction.response.edit_message(content="Restarted", view=None)
+
+    async with connected_client(discord_double) as client:
+        view = Confirm(timeout=None)
+        client.add_view(view)
+        channel = client.get_channel(discord_double.channels["general"])
+        prompt = await channel.send("Restart the story?", view=view)
+        pressed = await discord_double.click(
+            prompt.id, "confirm-restart", user_id=discord_double.admin_id
+        )
+        assert await pressed.response(timeout=2) is CallbackType.update_message
+        stored = discord_double.message(prompt.id)
+        assert (stored.content, stored.components) == ("Restarted", [])
+
+
 @pytest.mark.discord_double(interaction_deadline=0.2)
 async def test_late_first_response_gets_unknown_interaction(discord_double: DiscordDouble) -> None:
     client = default_client()

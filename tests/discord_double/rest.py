@@ -25,7 +25,7 @@ from .limits import (
     MessageType,
     Permission,
 )
-from .state import Channel, Message
+from .state import Channel, Guild, Message, World
 from .validate import check_message_body
 from .wire import Body, attachments_for, empty_response, error_response, json_response, read_body
 
@@ -127,7 +127,7 @@ class RestApi:
         self.failures = FailureBook()
 
     @property
-    def world(self):
+    def world(self) -> World:
         return self.double.world
 
     # plumbing
@@ -250,7 +250,7 @@ class RestApi:
         self.world.require_access(channel)
         return channel
 
-    def _guild(self, request: web.Request):
+    def _guild(self, request: web.Request) -> Guild:
         guild = self.world.guild(_snowflake(request.match_info["guild_id"]))
         if not guild.bot_present:
             raise ApiError(ErrorCode.MISSING_ACCESS)
