@@ -256,8 +256,11 @@ class Library:
             return cls(folder, {}, [problem], **settings)
         loaded: dict[str, Serial] = {}
         problems: list[StoryError] = []
+        # Hidden files are editors' lock and backup files, not stories.
         files = sorted(
-            p for p in folder.iterdir() if p.suffix.lower() in STORY_SUFFIXES and p.is_file()
+            p
+            for p in folder.iterdir()
+            if p.suffix.lower() in STORY_SUFFIXES and not p.name.startswith(".") and p.is_file()
         )
         for path in files:
             try:
@@ -269,6 +272,10 @@ class Library:
             except StoryError as error:
                 log.warning("skipping story %s", error)
                 problems.append(error)
+            except Exception as error:
+                # One odd file must not keep every other story from loading.
+                log.exception("skipping story %s after an unexpected error", path.name)
+                problems.append(StoryError(path, f"unexpected error: {error!r}"))
         ordered = sorted(loaded.values(), key=lambda s: (s.story.title.casefold(), s.slug))
         return cls(folder, {s.slug: s for s in ordered}, problems, **settings)
 

@@ -1,7 +1,8 @@
-"""``serialbot preview STORY [--words N]``: show how a story is cut into installments, offline.
+"""``serialbot preview STORY [--words N] [--config FILE]``: show how a story is cut into
+installments, offline (no token, no database).
 
-STORY is a story file or the slug of a story in the library folder. The target size is ``--words``
-if given, else the story's own ``words_per_part``, else the default.
+STORY is a story file or the slug of a story in the configured stories folder. The target size is
+``--words`` if given, else the story's own ``words_per_part``, else the configured one.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from bot.library import STORY_SUFFIXES, Library, StoryError, load_story
-from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
+from bot.config import Config, ConfigError, load_config
+from bot.library import STORY_SUFFIXES, StoryError, load_story, slug_for
+from bot.splitter import split
 from bot.story import Break, Part, Story
 
-DEFAULT_STORIES = Path("seeds")
-_BUNDLED_STORIES = Path(__file__).resolve().parent.parent / "seeds"
 _RULE = "=" * 72
 _OPENING_CHARS = 40
 
@@ -35,12 +35,17 @@ def main(args: argparse.Namespace) -> int:
         print(f"--words must be a positive number, not {args.words}", file=sys.stderr)
         return 2
     try:
-        story = _find_story(args.story)
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        story = _find_story(args.story, config)
     except StoryError as error:
         print(error, file=sys.stderr)
         return 1
-    target = args.words or story.meta.words_per_part or DEFAULT_WORDS_PER_PART
-    parts = split(story, target, DEFAULT_TOLERANCE)
+    target = args.words or story.meta.words_per_part or config.words_per_part
+    parts = split(story, target, config.tolerance)
     try:
         for line in render(story, parts, target):
             print(line)
@@ -97,21 +102,20 @@ def _opening(part: Part) -> str:
     return first[: _OPENING_CHARS - 1].rstrip() + "…"
 
 
-def _find_story(name: str) -> Story:
+def _find_story(name: str, config: Config) -> Story:
     path = Path(name)
     if path.is_file():
-        return load_story(path)
+        return load_story(path, max_bytes=config.max_story_bytes)
     if path.suffix.lower() in STORY_SUFFIXES or len(path.parts) > 1:
         raise StoryError(path, "file not found")
-    folder = DEFAULT_STORIES if DEFAULT_STORIES.is_dir() else _BUNDLED_STORIES
-    library = Library.load(folder)
-    serial = library.get(name)
-    if serial is not None:
-        return serial.story
-    for problem in library.problems:
-        if problem.path.stem.lower() == name.lower():
-            raise problem
-    known = ", ".join(library.serials) or "none"
+    # Only the asked-for story is loaded: the others' problems are not this command's business.
+    folder = config.stories
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    stories = [f for f in files if f.suffix.lower() in STORY_SUFFIXES and f.is_file()]
+    for candidate in stories:
+        if slug_for(candidate) == name:
+            return load_story(candidate, max_bytes=config.max_story_bytes)
+    known = ", ".join(slug_for(f) for f in stories) or "none"
     raise StoryError(
         Path(name), f"no such file, and no story with that slug in {folder}/ (stories: {known})"
     )

@@ -173,7 +173,7 @@ class _Units:
             )
             if words + glue > high:
                 first = len(cuts)
-                self._add_giant(text, start, paragraph.end, high - glue, high)
+                self._add_giant(text, start, paragraph.end, high - glue, high, tiny)
                 # The first piece begins the paragraph: give it the paragraph's own boundary.
                 cuts[first] = line_start
                 breakables[first] = breakable
@@ -195,12 +195,12 @@ class _Units:
             chain = glue + words if paragraph.heading else 0
             previous = paragraph
 
-    def _add_giant(self, text: str, start: int, end: int, first_budget: int, high: int) -> None:
+    def _add_giant(
+        self, text: str, start: int, end: int, first_budget: int, high: int, tiny: int
+    ) -> None:
         """Sentence units for a paragraph too large for a part; word chunks for a sentence too
-        large as well. Tiny units are not grouped here, so the caller can give the first piece
-        the paragraph's own boundary."""
+        large as well. The caller gives the first piece the paragraph's own boundary."""
         sentence_start = start
-        first = True
         spans: list[tuple[int, int]] = []
         for match in _SENTENCE_END.finditer(text, start, end):
             spans.append((sentence_start, match.end()))
@@ -211,34 +211,41 @@ class _Units:
             sentence_start = following.start()
         if sentence_start < end:
             spans.append((sentence_start, end))
+        first = len(self.cut)
         chunk = max(1, high // _WORD_CHUNKS_PER_PART)
+
+        def append(cut: int, words: int, strength: Break, weakness: float) -> None:
+            last = len(self.cut) - 1
+            if last >= first:
+                budget = first_budget if last == first else high
+                if self.words[last] < tiny and self.words[last] + words <= budget:
+                    self.words[last] += words
+                    return
+            self.cut.append(cut)
+            self.words.append(words)
+            self.breakable.append(True)
+            self.strength.append(strength)
+            self.weakness.append(weakness)
+
         for s, e in spans:
-            budget = first_budget if first else high
+            budget = first_budget if len(self.cut) == first else high
             words = len(text[s:e].split())
             if words <= budget:
-                self._append(s, words, Break.SENTENCE, _WEAKNESS_SENTENCE)
-            else:
-                size = max(1, min(chunk, budget))
-                count = 0
-                chunk_start = s
-                strength, weakness = Break.SENTENCE, _WEAKNESS_SENTENCE
-                for word in _WORD.finditer(text, s, e):
-                    if count == size:
-                        self._append(chunk_start, count, strength, weakness)
-                        strength, weakness = Break.WORD, _WEAKNESS_WORD
-                        chunk_start = word.start()
-                        count = 0
-                    count += 1
-                if count:
-                    self._append(chunk_start, count, strength, weakness)
-            first = False
-
-    def _append(self, cut: int, words: int, strength: Break, weakness: float) -> None:
-        self.cut.append(cut)
-        self.words.append(words)
-        self.breakable.append(True)
-        self.strength.append(strength)
-        self.weakness.append(weakness)
+                append(s, words, Break.SENTENCE, _WEAKNESS_SENTENCE)
+                continue
+            size = max(1, min(chunk, budget))
+            count = 0
+            chunk_start = s
+            strength, weakness = Break.SENTENCE, _WEAKNESS_SENTENCE
+            for word in _WORD.finditer(text, s, e):
+                if count == size:
+                    append(chunk_start, count, strength, weakness)
+                    strength, weakness = Break.WORD, _WEAKNESS_WORD
+                    chunk_start = word.start()
+                    count = 0
+                count += 1
+            if count:
+                append(chunk_start, count, strength, weakness)
 
 
 class _Deviation:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot import library as library_module
 from bot.library import (
     Library,
     StoryError,
@@ -345,3 +346,27 @@ def test_the_story_own_words_per_part_wins(tmp_path: Path):
     write(tmp_path, "x.yaml", "words_per_part: 5\n")
     story = load_story(write(tmp_path, "x.txt", BODY))
     assert len(make_serial(story, 10_000).parts) == 2
+
+
+def test_hidden_files_are_not_stories(tmp_path: Path):
+    write(tmp_path, ".#draft.txt", BODY)
+    write(tmp_path, "real.txt", BODY)
+    assert list(Library.load(tmp_path).serials) == ["real"]
+
+
+def test_an_unexpected_failure_in_one_story_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    write(tmp_path, "bad.txt", BODY)
+    write(tmp_path, "good.txt", BODY)
+    real_load = library_module.load_story
+
+    def flaky(path: Path, **kwargs: int) -> Story:
+        if path.name == "bad.txt":
+            raise RecursionError("too deep")
+        return real_load(path, **kwargs)
+
+    monkeypatch.setattr(library_module, "load_story", flaky)
+    library = Library.load(tmp_path)
+    assert list(library.serials) == ["good"]
+    assert str(library.problems[0]) == "bad.txt: unexpected error: RecursionError('too deep')"

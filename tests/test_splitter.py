@@ -287,6 +287,15 @@ def test_one_word_paragraphs_do_not_make_the_look_back_quadratic():
     assert all(p.words <= bounds(1200)[1] for p in parts)
 
 
+def test_a_giant_paragraph_of_one_word_sentences_is_split_quickly():
+    story = make_story("Yes. " * 40_000)
+    started = time.perf_counter()
+    parts = split(story, 1200)
+    assert time.perf_counter() - started < 3.0
+    assert all(p.words <= bounds(1200)[1] for p in parts)
+    assert {p.ends_with for p in parts[:-1]} == {Break.SENTENCE}
+
+
 def test_soft_wrapped_lines_are_joined_for_readers():
     wrapped = "The wolf ran far into\nthe dark woods and\nshe said nothing."
     story = make_story("\n\n".join([wrapped, wrapped.replace("wolf", "fox"), wrapped]))
