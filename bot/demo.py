@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.clock import ScaledClock
+from bot.clock import Clock, ScaledClock
 from bot.config import Config, ConfigError, load_config
 from bot.library import STORY_SUFFIXES, Library, StoryError, load_story, make_serial, slug_for
 from bot.poster import Delivered
@@ -98,11 +98,22 @@ class Console:
                 and os.environ.get("TERM") != "dumb"
             )
         self.colour = colour
+        # Called once when the reader goes away (``serialbot demo | head``).
+        self.on_closed: Callable[[], None] | None = None
+        self._closed = False
 
     def write(self, text: str = "") -> None:
-        self.stream.write(text + "\n")
-        # A pipe would otherwise hold posts back until the demo ends.
-        self.stream.flush()
+        if self._closed:
+            return
+        try:
+            self.stream.write(text + "\n")
+            # A pipe would otherwise hold posts back until the demo ends.
+            self.stream.flush()
+        except BrokenPipeError:
+            self._closed = True
+            _silence(self.stream)
+            if self.on_closed is not None:
+                self.on_closed()
 
     def style(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.colour and text else text
@@ -143,6 +154,14 @@ class Console:
         return f"\033[{code}m" if self.colour else ""
 
 
+def _silence(stream: TextIO) -> None:
+    # Python flushes stdout once more at exit; pointed at the null device, that flush cannot fail.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 def _isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -157,7 +176,7 @@ def _when(moment: datetime, timezone: str) -> str:
 
 def _speed_text(speed: float) -> str:
     if speed >= 60:
-        return f"{format_duration(speed)} of story time per second"
+        return f"{format_duration(speed)} of demo time per second"
     return f"{speed:g}× real time"
 
 
@@ -171,11 +190,12 @@ class ConsolePoster:
     def __init__(
         self,
         console: Console,
-        clock: ScaledClock,
+        clock: Clock,
         *,
         channel_name: str = CHANNEL_NAME,
         threads: bool = True,
         archive_minutes: int = 1440,
+        held: bool = False,
     ) -> None:
         self.console = console
         self.clock = clock
@@ -183,12 +203,16 @@ class ConsolePoster:
         self.threads = threads
         self.archive_minutes = archive_minutes
         self.ended = asyncio.Event()
-        self.parts_shown = 0
+        # While held, posts wait (so the demo's introduction is printed before part 1).
+        self._released = asyncio.Event()
+        if not held:
+            self._released.set()
         self._ids = itertools.count(1_000_001)
 
     async def post_part(
         self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
+        await self._released.wait()
         rendered = render_part(serial, part)
         messages = (rendered.header, *rendered.messages)
         out = self.console
@@ -205,10 +229,10 @@ class ConsolePoster:
                 out.style(f"🧵 thread: {rendered.thread_name}", "36")
                 + out.style(f"  (on message 1; archives after {archive} of quiet)", "2")
             )
-        self.parts_shown += 1
         return Delivered(message_ids=ids, thread_id=thread_id)
 
     async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+        await self._released.wait()
         out = self.console
         out.write()
         out.write(self._banner(subscription, "closing message"))
@@ -216,9 +240,14 @@ class ConsolePoster:
         self.ended.set()
 
     async def post_notice(self, subscription: Subscription, text: str) -> None:
+        await self._released.wait()
         self.console.write()
         self.console.write(self._banner(subscription, "notice"))
         self.console.write(self.console.style(f"📣 {text}", "33"))
+
+    def release(self) -> None:
+        """Let held posts through."""
+        self._released.set()
 
     def show_again(self, serial: Serial, part: Part) -> None:
         """``read N``: the part once more, as the ephemeral replies /serial read sends."""
@@ -473,6 +502,7 @@ class _Demo:
         poster = ConsolePoster(
             self.console,
             clock,
+            held=True,
             threads=config.threads.enabled,
             archive_minutes=config.threads.auto_archive_minutes,
         )
@@ -485,13 +515,14 @@ class _Demo:
             default_timezone=config.default_timezone,
         )
         self.scheduler, self.poster = scheduler, poster
+        self.console.on_closed = lambda: self.stop(EXIT_OK)
 
         loop = asyncio.get_running_loop()
-        handled = self._install_signals(loop)
         stdin = _Stdin(loop, self.stdin)
         commands: asyncio.Task[None] | None = None
-        await scheduler.start()
+        handled = self._install_signals(loop)
         try:
+            await scheduler.start()
             try:
                 if existing is None:
                     sub = await scheduler.subscribe(
@@ -509,6 +540,7 @@ class _Demo:
             except (SerialError, ScheduleError) as error:
                 raise DemoError(str(error)) from None
             await self._introduce(serial, sub, clock, continuing=existing is not None)
+            poster.release()
             stdin.start()
             commands = asyncio.create_task(self._commands(stdin), name="demo-commands")
             ended = asyncio.create_task(poster.ended.wait())
@@ -527,10 +559,11 @@ class _Demo:
                     commands.cancel()
                     await asyncio.gather(commands, return_exceptions=True)
             stdin.close()
+            poster.release()  # a held post must not keep the scheduler from stopping
             await scheduler.stop()
             for sig in handled:
                 loop.remove_signal_handler(sig)
-        self._farewell(serial, clock)
+        self._farewell(serial)
         return self.exit_code if self.exit_code is not None else EXIT_OK
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:
@@ -579,7 +612,7 @@ class _Demo:
         out.write(self._next_line(status, clock.now()))
         out.write("Type help for the commands (next, status, pause, resume, read N); Ctrl-C stops.")
 
-    def _farewell(self, serial: Serial, clock: ScaledClock) -> None:
+    def _farewell(self, serial: Serial) -> None:
         out = self.console
         if self.poster is not None and self.poster.ended.is_set():
             out.write()
@@ -648,7 +681,7 @@ class _Demo:
         if outcome.retry_at is not None:
             now = self._now()
             wait = format_duration(max(timedelta(0), outcome.retry_at - now))
-            text.append(f"Try again in {wait} (story time).")
+            text.append(f"Try again in {wait} (demo time).")
         return " ".join(text)
 
     async def _status(self, _: list[str]) -> None:
@@ -685,7 +718,7 @@ class _Demo:
         wait = format_duration(max(timedelta(0), status.next_due - now))
         return (
             f"Next: Part {status.next_part}, {_when(status.next_due, sub.timezone)} "
-            f"(in {wait} of story time)"
+            f"(in {wait} of demo time)"
         )
 
     async def _pause(self, _: list[str]) -> None:

@@ -19,9 +19,9 @@ from bot.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-# A day of story time passes in about a hundredth of a second.
+# A day of demo time passes in about a hundredth of a second.
 FAST = "1e7"
-# Story time runs a thousand times slower than real time: nothing scheduled happens in a test.
+# Demo time runs a thousand times slower than real time: nothing scheduled happens in a test.
 FROZEN = "0.001"
 TIMEOUT = 60
 HEADER = re.compile(r"^Part (\d+) of (\d+) · about", re.MULTILINE)
@@ -111,7 +111,7 @@ def test_next_and_status_typed_on_stdin_post_and_report(config: Path, parts: int
 
     out = run.stdout
     assert run.returncode == 0, run.stderr
-    # Nothing is due for hours of story time: only the request posts part 1.
+    # Nothing is due for hours of demo time: only the request posts part 1.
     assert headers(out)[0] == (1, parts)
     before, _, after = out.partition("You asked for the next part: Part 1 is up.")
     assert f"0/{parts} Part 0 of {parts}" in before
