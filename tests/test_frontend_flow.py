@@ -119,6 +119,8 @@ async def test_read_replays_a_delivered_part_ephemerally(harness: Harness) -> No
     assert serial is not None
     for chunk in render_part(serial, serial.part(1)).messages:
         assert chunk in text
+    [thread] = harness.double.threads(harness.general)
+    assert f"<#{thread.id}>" in text
 
 
 async def test_read_refuses_a_part_not_yet_posted_here(harness: Harness) -> None:

@@ -199,3 +199,17 @@ async def test_commands_from_direct_messages_are_refused_before_they_run(
     # The double has no DM channel to show the answer in; the bot answered without running
     # the command.
     assert asked == []
+
+
+async def test_subscribing_another_channel_checks_the_bots_permissions_there(
+    harness: Harness,
+) -> None:
+    forum = harness.double.channels["forum"]
+    await harness.double.revoke(forum, "send_messages_in_threads")
+
+    text = await _ephemeral_text(
+        harness, "serial subscribe", {"story": "lighthouse", "channel": forum}, admin=True
+    )
+
+    assert "Send Messages in Threads" in text
+    assert await harness.bot.scheduler.subscription(forum) is None

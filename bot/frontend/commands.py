@@ -125,8 +125,8 @@ class SerialCommands(app_commands.Group):
     @app_commands.describe(part="The part number, e.g. 1")
     async def read(self, interaction: Interaction, part: PartNumber) -> None:
         channel_id = _home_channel_id(interaction)
-        delivery = await self.bot.scheduler.posted_part(channel_id, part)
         status = await self.bot.scheduler.status(channel_id)
+        delivery = await self.bot.scheduler.posted_part(channel_id, part)
         if delivery is None:
             posted = status.parts_posted
             hint = f"parts 1–{posted}" if posted > 1 else "part 1" if posted else "no parts yet"
@@ -136,9 +136,19 @@ class SerialCommands(app_commands.Group):
             )
             return
         serial = status.serial
+        if serial is None or part > len(serial.parts):
+            await send_ephemeral(
+                interaction,
+                "That part is no longer in the library (the story was removed or shortened).",
+            )
+            return
         rendered = render_part(serial, serial.part(part), limit=MESSAGE_MAX)
+        texts = [rendered.header, *rendered.messages]
+        if delivery.thread_id is not None:
+            texts.append(f"Talk about it in <#{delivery.thread_id}>.")
+        # Several messages: defer, so the answer window cannot run out between them.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        for text in _pack((rendered.header, *rendered.messages)):
+        for text in _pack(tuple(texts)):
             await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(description="The stories this bot can post")
@@ -207,15 +217,27 @@ class SerialCommands(app_commands.Group):
                 f"to {len(serial.parts)}.",
             )
             return
-        lacking = permissions.missing(
-            target.permissions_for(target.guild.me), permissions.required_for(target)
+        # Discord resolves the bot's permissions for the channel the command came from; for
+        # another channel, work them out from the cached roles and overwrites.
+        mine = (
+            interaction.app_permissions
+            if target.id == interaction.channel_id
+            else target.permissions_for(target.guild.me)
         )
+        lacking = permissions.missing(mine, permissions.required_for(target))
         if lacking:
             await send_ephemeral(
                 interaction,
                 f"I cannot post in {target.mention} yet: I am missing "
                 f"{', '.join(lacking)}. Grant {'it' if len(lacking) == 1 else 'them'} to the "
                 "bot's role in the channel settings, then try again.",
+            )
+            return
+        if isinstance(target, discord.ForumChannel) and target.flags.require_tag:
+            await send_ephemeral(
+                interaction,
+                f"{target.mention} requires a tag on every post, and parts are posted without "
+                "one. Turn off “Require tags” in the forum's settings, then try again.",
             )
             return
         try:
