@@ -455,6 +455,32 @@ async def test_webhook_edits_follow_ups_and_deletes_reach_the_double(
         assert discord_double.messages(discord_double.channels["general"]) == []
 
 
+async def test_commands_reach_the_bot_from_threads_and_dms(discord_double: DiscordDouble) -> None:
+    client = default_client()
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="where", description="Where was I used")
+    async def where(interaction: discord.Interaction) -> None:
+        kind = type(interaction.channel).__name__
+        await interaction.response.send_message(f"{kind} {interaction.guild_id}")
+
+    @tree.command(name="server", description="Servers only")
+    @app_commands.guild_only()
+    async def server(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok")
+
+    async with connected_client(discord_double, client):
+        await tree.sync()
+        general = client.get_channel(discord_double.channels["general"])
+        thread = await (await general.send("Part 1")).create_thread(name="Part 1")
+        in_thread = await discord_double.invoke("where", channel_id=thread.id)
+        assert (await in_thread.reply(timeout=2)).content == f"Thread {discord_double.guild_id}"
+        in_dm = await discord_double.invoke("where", dm=True)
+        assert (await in_dm.reply(timeout=2)).content == "DMChannel None"
+        with pytest.raises(CommandUnavailable):
+            await discord_double.invoke("server", dm=True)
+
+
 async def test_follow_up_before_any_answer_is_unknown_webhook(
     discord_double: DiscordDouble,
 ) -> None:

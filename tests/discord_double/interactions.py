@@ -8,9 +8,10 @@ Discord builds, and the routes the bot answers on (``/interactions/{id}/{token}/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -178,6 +179,17 @@ class InvokedInteraction:
         return "\n".join(p for p in parts if p)
 
 
+@contextlib.asynccontextmanager
+async def _refusals_recorded(record: InvokedInteraction) -> AsyncIterator[None]:
+    """Keep every refused answer on the record, so a test sees why the bot's reply is missing."""
+    try:
+        yield
+    except ApiError as error:
+        record.rejected.append((error.status, error.code))
+        record.notify()
+        raise
+
+
 class InteractionRoutes:
     """Callback and follow-up endpoints; records every interaction by id and token."""
 
@@ -325,13 +337,15 @@ class InteractionRoutes:
         record = self.by_id.get(int(request.match_info["interaction_id"]))
         if record is None or record.token != request.match_info["token"]:
             raise ApiError(ErrorCode.UNKNOWN_INTERACTION)
+        async with _refusals_recorded(record):
+            return await self._callback(record, request)
+
+    async def _callback(
+        self, record: InvokedInteraction, request: web.Request
+    ) -> web.StreamResponse:
         if record.callback_type is not None:
-            record.rejected.append((400, ErrorCode.INTERACTION_ALREADY_ACKNOWLEDGED))
-            record.notify()
             raise ApiError(ErrorCode.INTERACTION_ALREADY_ACKNOWLEDGED)
         if time.monotonic() > record.deadline:
-            record.rejected.append((404, ErrorCode.UNKNOWN_INTERACTION))
-            record.notify()
             raise ApiError(ErrorCode.UNKNOWN_INTERACTION)
         body = await read_body(request)
         try:
@@ -415,6 +429,12 @@ class InteractionRoutes:
 
     async def execute(self, request: web.Request) -> web.StreamResponse:
         record = self._by_token(request)
+        async with _refusals_recorded(record):
+            return await self._execute(record, request)
+
+    async def _execute(
+        self, record: InvokedInteraction, request: web.Request
+    ) -> web.StreamResponse:
         if not record.acknowledged:
             # a follow-up needs an answered interaction: the webhook exists only from then on
             raise ApiError(ErrorCode.UNKNOWN_WEBHOOK)
@@ -449,11 +469,23 @@ class InteractionRoutes:
 
     async def get_message(self, request: web.Request) -> web.StreamResponse:
         record = self._by_token(request)
+        async with _refusals_recorded(record):
+            return await self._get_message(record, request)
+
+    async def _get_message(
+        self, record: InvokedInteraction, request: web.Request
+    ) -> web.StreamResponse:
         message = self._message(record, request.match_info["message_id"])
         return json_response(self.double.world.message_payload(message))
 
     async def edit_message(self, request: web.Request) -> web.StreamResponse:
         record = self._by_token(request)
+        async with _refusals_recorded(record):
+            return await self._edit_message(record, request)
+
+    async def _edit_message(
+        self, record: InvokedInteraction, request: web.Request
+    ) -> web.StreamResponse:
         message = self._message(record, request.match_info["message_id"])
         body = await read_body(request)
         check_message_body(body.payload, files=len(body.files), edit=True)
@@ -471,6 +503,12 @@ class InteractionRoutes:
 
     async def delete_message(self, request: web.Request) -> web.StreamResponse:
         record = self._by_token(request)
+        async with _refusals_recorded(record):
+            return await self._delete_message(record, request)
+
+    async def _delete_message(
+        self, record: InvokedInteraction, request: web.Request
+    ) -> web.StreamResponse:
         message = self._message(record, request.match_info["message_id"])
         await self.double.actions.delete_message(message)
         if message is record.original:

@@ -113,7 +113,6 @@ class DiscordDouble:
         self._port = port
         self._runner: web.AppRunner | None = None
         self.channels: dict[str, int] = {}
-        self._dm_channels: dict[int, int] = {}
         if default_world:
             self._build_default_world()
 
@@ -511,7 +510,7 @@ class DiscordDouble:
         user_id = user_id or self.reader_id
         if dm:
             guild_id = None
-            channel_id = channel_id or self._dm_channels.setdefault(user_id, world.new_id())
+            channel_id = world.dm_channel(user_id).id
             perms = 0
         else:
             channel_id = channel_id or self.channels["general"]

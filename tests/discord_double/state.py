@@ -37,6 +37,21 @@ _NEEDS_SEND = (
 )
 
 
+# What either side may do in a DM.
+_DM_PERMISSIONS = int(
+    Permission.view_channel
+    | Permission.send_messages
+    | Permission.embed_links
+    | Permission.attach_files
+    | Permission.read_message_history
+    | Permission.add_reactions
+)
+
+
+def _id(snowflake: int | None) -> str | None:
+    return str(snowflake) if snowflake else None
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
@@ -134,7 +149,7 @@ class Channel:
     """A guild channel or a thread (``type`` in THREAD_TYPES; then ``parent_id`` is its channel)."""
 
     id: int
-    guild_id: int
+    guild_id: int | None  # None for a DM channel
     type: ChannelType
     name: str
     position: int = 0
@@ -368,6 +383,18 @@ class World:
         self.channel_messages[thread.id] = []
         return thread
 
+    def dm_channel(self, user_id: int) -> Channel:
+        """The bot's DM channel with a user, opened on first use."""
+        for channel in self.channels.values():
+            if channel.type == ChannelType.dm and channel.owner_id == user_id:
+                return channel
+        channel = Channel(
+            id=self.new_id(), guild_id=None, type=ChannelType.dm, name="", owner_id=user_id
+        )
+        self.channels[channel.id] = channel
+        self.channel_messages[channel.id] = []
+        return channel
+
     def remove_channel(self, channel_id: int) -> list[Channel]:
         """Remove a channel and its threads; returns what was removed, the channel first."""
         channel = self.channels.pop(channel_id)
@@ -425,6 +452,8 @@ class World:
         channel = self.channel(channel_id)
         if channel.is_thread and channel.parent_id is not None:
             channel = self.channel(channel.parent_id)
+        if channel.guild_id is None:
+            return _DM_PERMISSIONS
         guild = self.guild(channel.guild_id)
         base = self.base_permissions(guild, user_id)
         if base & Permission.administrator or base == ALL_PERMISSIONS:
@@ -456,6 +485,8 @@ class World:
 
     def require_access(self, channel: Channel) -> None:
         """403 50001 unless the bot is in the guild and can see the channel."""
+        if channel.guild_id is None:
+            return
         guild = self.guilds.get(channel.guild_id)
         if guild is None or not guild.bot_present:
             raise ApiError(ErrorCode.MISSING_ACCESS)
@@ -495,13 +526,22 @@ class World:
     def channel_payload(self, channel: Channel) -> Json:
         if channel.is_thread:
             return self.thread_payload(channel)
+        if channel.guild_id is None:
+            recipient = self.users[channel.owner_id or 0]
+            return {
+                "id": str(channel.id),
+                "type": int(ChannelType.dm),
+                "last_message_id": _id(channel.last_message_id),
+                "recipients": [recipient.to_dict()],
+                "flags": 0,
+            }
         data: Json = {
             "id": str(channel.id),
             "guild_id": str(channel.guild_id),
             "type": int(channel.type),
             "name": channel.name,
             "position": channel.position,
-            "parent_id": str(channel.parent_id) if channel.parent_id else None,
+            "parent_id": _id(channel.parent_id),
             "permission_overwrites": [o.to_dict() for o in channel.overwrites.values()],
             "nsfw": channel.nsfw,
             "flags": channel.flags,
@@ -510,7 +550,7 @@ class World:
             data.update(
                 topic=channel.topic,
                 rate_limit_per_user=0,
-                last_message_id=str(channel.last_message_id) if channel.last_message_id else None,
+                last_message_id=_id(channel.last_message_id),
                 default_auto_archive_duration=channel.default_auto_archive_duration,
                 default_thread_rate_limit_per_user=0,
             )
@@ -531,7 +571,7 @@ class World:
             "owner_id": str(thread.owner_id),
             "name": thread.name,
             "type": int(thread.type),
-            "last_message_id": str(thread.last_message_id) if thread.last_message_id else None,
+            "last_message_id": _id(thread.last_message_id),
             "message_count": thread.message_count,
             "member_count": 1,
             "total_message_sent": thread.total_message_sent,
@@ -588,7 +628,7 @@ class World:
             "features": [],
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": str(guild.system_channel_id) if guild.system_channel_id else None,
+            "system_channel_id": _id(guild.system_channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
