@@ -94,10 +94,12 @@ _UNDERLINE = re.compile(r"=+|-+")
 _DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
 _TITLE_MAX_CHARS = 80
 _TITLE_MAX_WORDS = 12
+_MULTI_LINE_HEADING_MAX_CHARS = 3 * _TITLE_MAX_CHARS + 2
 _FINAL_PUNCTUATION = frozenset(".,;:!?…\"'”’)»")
 # In plain text, a file whose lines inside paragraphs are this long is not hard-wrapped.
 _UNWRAPPED_LINE = 100
 _UNWRAPPED_SHARE = 0.2
+_LINE_SAMPLE = 2000
 _WRAPPED_BLOCK_SHARE = 0.2
 
 _FIELDS = ("title", "author", "rating", "content_notes", "summary", "words_per_part")
@@ -138,12 +140,13 @@ def normalise(raw: str) -> str:
     for space in _NON_BREAKING_SPACES:
         if space in text:
             text = text.replace(space, " ")
-    lines = text.split("\n")
     if any(ch in text for ch in _INVISIBLE_AT_LINE_END):
-        lines = [line.rstrip().rstrip(_INVISIBLE_AT_LINE_END).rstrip() for line in lines]
-    else:
-        lines = [line.rstrip() for line in lines]
-    text = "\n".join(lines).strip("\n")
+        lines = [line.rstrip().rstrip(_INVISIBLE_AT_LINE_END).rstrip() for line in text.split("\n")]
+        text = "\n".join(lines)
+    elif " \n" in text or any(ch in text for ch in _OTHER_WHITESPACE):
+        text = "\n".join([line.rstrip() for line in text.split("\n")])
+    # Only the last line can still end in spaces; the first line keeps its indentation.
+    text = text.rstrip().lstrip("\n")
     return text + "\n" if text else ""
 
 
@@ -495,7 +498,8 @@ class _Structure:
         line_mode = False
         if multi and not markdown:
             lines = long = 0
-            for s, e in multi:
+            # The share of long lines is a property of the whole document: a sample will do.
+            for s, e in multi[:: max(1, len(multi) // _LINE_SAMPLE)]:
                 block_lines = text[s:e].split("\n")
                 lines += len(block_lines)
                 long += sum(1 for line in block_lines if len(line) > _UNWRAPPED_LINE)
@@ -547,8 +551,13 @@ class _Structure:
         return units
 
     def _words(self, paragraph: str) -> int:
-        if self._plain_spaces and "  " not in paragraph and "\n" not in paragraph:
-            return paragraph.count(" ") + 1
+        # Lines carry no trailing spaces, so with single spaces and no indented line every space
+        # and line break separates two words.
+        if self._plain_spaces and "  " not in paragraph:
+            if "\n" not in paragraph:
+                return paragraph.count(" ") + 1
+            if "\n " not in paragraph:
+                return paragraph.count(" ") + paragraph.count("\n") + 1
         return len(paragraph.split())
 
     def _classify(self, text: str, units: list[tuple[int, int, int]], wide: int) -> None:
@@ -566,7 +575,9 @@ class _Structure:
             else:
                 stripped = chunk
             heading = subtitle = False
-            if len(stripped) <= _HEADING_MAX_CHARS or "\n" in stripped:
+            if len(stripped) <= _HEADING_MAX_CHARS or (
+                len(stripped) <= _MULTI_LINE_HEADING_MAX_CHARS and "\n" in stripped
+            ):
                 kind = self._short_or_multi_line(stripped, previous)
                 if kind is None:
                     scene_marker = True
@@ -615,14 +626,12 @@ class _Structure:
                 and stripped[0] not in _DIALOGUE_OPENERS
             )
             return heading, subtitle, stripped
+        if stripped.count("\n") > 2:
+            return False, False, stripped
         lines = stripped.split("\n")
         if len(lines) == 2 and _UNDERLINE.fullmatch(lines[1].strip()):
             # A Setext heading: the underline is not part of the heading's text.
             return True, False, lines[0].rstrip()
-        if (
-            len(lines) <= 3
-            and all(len(line) <= _TITLE_MAX_CHARS for line in lines)
-            and _HEADING.fullmatch(lines[0])
-        ):
+        if all(len(line) <= _TITLE_MAX_CHARS for line in lines) and _HEADING.fullmatch(lines[0]):
             return True, False, stripped  # "CHAPTER I." with its title on the next line
         return False, False, stripped

@@ -389,9 +389,15 @@ def _pieces(story: Story, paragraph_starts: list[int], start: int, end: int) -> 
             if pieces and paragraph.break_before == Break.SCENE and previous_end >= 0:
                 marker = text[previous_end : paragraph.start].strip()
                 pieces.append(marker if marker else SCENE_MARK)
-            piece = text[max(paragraph.start, start) : min(paragraph.end, end)].strip()
+            if start <= paragraph.start and paragraph.end <= end:
+                piece = text[paragraph.start : paragraph.end]  # already without edge spaces
+            else:
+                piece = text[max(paragraph.start, start) : min(paragraph.end, end)].strip()
             if story.soft_wraps and "\n" in piece:
-                piece = " ".join(line.strip() for line in piece.split("\n"))
+                if "\n " in piece:
+                    piece = " ".join(line.strip() for line in piece.split("\n"))
+                else:
+                    piece = piece.replace("\n", " ")
             if piece:
                 pieces.append(piece)
             previous_end = paragraph.end
