@@ -11,8 +11,11 @@ Grammar (case-insensitive; extra spaces are ignored; ``at`` before the time is o
     every 2d 09:00         every 2nd day (1 to 365) at 09:00, counted from the previous part
 
 Times are 24-hour ``HH:MM`` in the subscription's timezone (an IANA name such as ``Europe/Berlin``).
-Every schedule has a canonical text (``Schedule.text``), e.g. ``"Mon, Wed,Fri at 8:00 PM"`` is not
-accepted but ``" MON , wed,fri  at 20:00 "`` is, and reads back as ``"mon,wed,fri 20:00"``.
+Every schedule has a canonical text (``Schedule.text``): ``" MON , Fri,wed  at 20:00 "`` reads back
+as ``"mon,wed,fri 20:00"``, ``"sat,sun 11:00"`` as ``"weekends 11:00"``.
+
+The first part of a new subscription goes out at the first due time after subscribing; for
+``every Nh`` that is N hours later, for ``every Nd HH:MM`` the next ``HH:MM``.
 
 Daylight saving time: a local time that does not exist on a given day (02:30 when clocks jump from
 02:00 to 03:00) runs at the first valid time after it (03:00); a local time that happens twice

@@ -388,3 +388,10 @@ async def test_votes_are_kept_per_channel(store: Store) -> None:
     window = NOW - timedelta(minutes=30)
     await store.add_vote(1, 5, now=NOW, since=window)
     assert await store.add_vote(2, 5, now=NOW, since=window) == 1
+
+
+async def test_an_unusable_folder_is_reported_with_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="file/serial.sqlite3"):
+        await Store.open(blocker / "serial.sqlite3")
