@@ -7,8 +7,8 @@ Grammar (case-insensitive; extra spaces are ignored; ``at`` before the time is o
     weekends 11:00         Saturday and Sunday
     mon,wed,fri 20:00      the listed days; full names and ranges work too ("monday-thursday")
     weekly sun 10:00       once a week
-    every 6h               every 6 hours of absolute time (1 to 720), counted from the previous part
-    every 2d 09:00         every 2nd day (1 to 365) at 09:00, counted from the previous part
+    every 6h               every 6 hours (1 to 720) of absolute time, from the previous due time
+    every 2d 09:00         every 2 days (1 to 365) at 09:00, from the previous due time
 
 Times are 24-hour ``HH:MM`` in the subscription's timezone (an IANA name such as ``Europe/Berlin``).
 Every schedule has a canonical text (``Schedule.text``): ``" MON , Fri,wed  at 20:00 "`` reads back

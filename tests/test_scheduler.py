@@ -175,10 +175,6 @@ async def bench(tmp_path: Path, settings: SchedulerSettings) -> AsyncIterator[Be
     await made.close()
 
 
-def days_at(first: datetime, count: int, *, hour_utc: int | None = None) -> list[datetime]:
-    return [first + timedelta(days=i) for i in range(count)]
-
-
 # --- schedules over simulated weeks --------------------------------------------------------------
 
 
@@ -343,6 +339,19 @@ async def test_request_next_is_refused_when_paused_or_finished(bench: Bench) -> 
 async def test_request_next_in_a_channel_without_serial_is_an_error(bench: Bench) -> None:
     with pytest.raises(NotSubscribed, match="/serial subscribe"):
         await bench.scheduler.request_next(99, 50)
+
+
+async def test_a_request_that_discord_fails_is_posted_by_the_retry(bench: Bench) -> None:
+    await bench.subscribe()
+    bench.poster.fail("part", 1, PostTransient("502 Bad Gateway"))
+    outcome = await bench.scheduler.request_next(1, 50)
+    assert outcome.posted is None and "Discord" in (outcome.refused or "")
+    await bench.run_until(START + timedelta(minutes=5))
+    assert bench.times() == [START + timedelta(minutes=1)]
+    assert (await bench.scheduler.posted_part(1, 1)).trigger == "request"
+    # The regular slot that evening still posts the next part.
+    await bench.run_until(datetime(2024, 3, 25, 18, tzinfo=UTC))
+    assert bench.poster.parts(1) == [1, 2]
 
 
 async def test_concurrent_requests_post_one_part_within_the_cooldown(bench: Bench) -> None:
