@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -393,5 +394,5 @@ async def test_votes_are_kept_per_channel(store: Store) -> None:
 async def test_an_unusable_folder_is_reported_with_the_path(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(StoreError, match="file/serial.sqlite3"):
+    with pytest.raises(StoreError, match=re.escape(str(blocker / "serial.sqlite3"))):
         await Store.open(blocker / "serial.sqlite3")
