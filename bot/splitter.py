@@ -28,7 +28,6 @@ import math
 import re
 from collections.abc import Sequence
 from itertools import pairwise
-from operator import add
 
 from bot.story import Break, Paragraph, Part, Story
 
@@ -269,6 +268,18 @@ class _Deviation:
         return _AT_TOLERANCE * x * x
 
 
+class _Lookup:
+    """Deviation costs by index, computed on demand when a table would be too large."""
+
+    __slots__ = ("deviation",)
+
+    def __init__(self, deviation: _Deviation) -> None:
+        self.deviation = deviation
+
+    def __getitem__(self, words: int) -> float:
+        return self.deviation(words)
+
+
 def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     """Indices of the boundaries that begin parts 2..n, by dynamic programming."""
     count = len(units.words)
@@ -280,7 +291,7 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     best = [_INF] * (count + 1)
     best[0] = 0.0
     back = [0] * (count + 1)
-    cost_of = deviation.table.__getitem__ if deviation.table is not None else deviation
+    table = deviation.table if deviation.table is not None else _Lookup(deviation)
     breakable = units.breakable
     weakness = units.weakness
     low = deviation.low
@@ -300,19 +311,19 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
         cost = _INF
         start = k
         if first <= last and end_words - prefix[last] >= low:
-            costs = list(
-                map(
-                    add,
-                    best[first : last + 1],
-                    map(cost_of, map(end_words.__sub__, prefix[first : last + 1])),
+            costs = [
+                so_far + table[end_words - words]
+                for so_far, words in zip(
+                    best[first : last + 1], prefix[first : last + 1], strict=True
                 )
-            )
+            ]
             cost = min(costs)
             start = first + costs.index(cost)
         if cost >= in_bounds_enough and first < k:
-            costs = list(
-                map(add, best[first:k], map(cost_of, map(end_words.__sub__, prefix[first:k])))
-            )
+            costs = [
+                so_far + table[end_words - words]
+                for so_far, words in zip(best[first:k], prefix[first:k], strict=True)
+            ]
             cost = min(costs)
             start = first + costs.index(cost)
         if cost == _INF:

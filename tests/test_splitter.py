@@ -304,6 +304,13 @@ def test_soft_wrapped_lines_are_joined_for_readers():
     assert part.paragraphs[0] == "The wolf ran far into the dark woods and she said nothing."
 
 
+def test_a_huge_target_keeps_a_whole_story_in_one_part():
+    story = make_story("\n\n".join(words(50, s) for s in range(10)))
+    parts = split(story, 500_000)
+    assert len(parts) == 1
+    assert parts[0].words == 500
+
+
 @pytest.mark.parametrize(("target", "tolerance"), [(0, 0.35), (100, 0.0), (100, 1.0)])
 def test_nonsense_targets_are_refused(target: int, tolerance: float):
     with pytest.raises(ValueError):
