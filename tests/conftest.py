@@ -34,6 +34,8 @@ async def discord_double(
         yield double
     finally:
         await double.stop()
+    if double.internal_errors:
+        pytest.fail(f"the Discord double itself failed: {double.internal_errors!r}")
 
 
 @pytest.fixture

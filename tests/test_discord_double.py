@@ -641,7 +641,9 @@ async def test_global_429_storm_is_absorbed(
     assert all(len(discord_double.messages(c)) == 1 for c in channel_ids)
     storm = [r for r in discord_double.requests if r.status == 429]
     assert storm and all(r.is_global for r in storm)
-    assert discord_double.summary()["duplicates"] == 0
+    summary = discord_double.summary()
+    assert summary["duplicates"] == 0 and summary["channels_posted"] == 80
+    assert summary["rate_limited_global"] == len(storm)
 
 
 @pytest.mark.discord_double(rate_limits=True)

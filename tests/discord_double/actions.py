@@ -268,12 +268,7 @@ class Actions:
     async def guild_joined(self, guild: Guild) -> None:
         guild.bot_present = True
         guild.joined_at = self.world.now()
-        for session in list(self.gateway.sessions.values()):
-            if session.covers(guild.id):
-                payload = self.world.guild_payload(
-                    guild, all_members=bool(session.intents & Intent.members)
-                )
-                await self.gateway._deliver(session, "GUILD_CREATE", payload)
+        await self.gateway.guild_create(guild)
 
     async def remove_bot(self, guild: Guild) -> None:
         guild.bot_present = False

@@ -27,7 +27,7 @@ from .limits import (
     GatewayOp,
     Intent,
 )
-from .state import World
+from .state import Guild, World
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,10 @@ class Gateway:
         *,
         resume_url: Callable[[], str],
         approved_intents: int = 0,
+        errors: list[BaseException] | None = None,
     ) -> None:
         self.world = world
+        self.errors = errors if errors is not None else []
         self._resume_url = resume_url
         self.approved_intents = approved_intents
         self.sessions: dict[str, Session] = {}
@@ -106,6 +108,10 @@ class Gateway:
                     session = await self._resume(ws, data)
                 elif op == GatewayOp.request_members and session is not None:
                     await self._members_chunk(session, data)
+        except Exception as error:
+            log.exception("the gateway double failed")
+            self.errors.append(error)
+            await ws.close(code=CloseCode.unknown_error)
         finally:
             self._sockets.discard(ws)
             if session is not None and session.ws is ws:
@@ -241,6 +247,14 @@ class Gateway:
             await self._deliver(session, event, data)
             sent += 1
         return sent
+
+    async def guild_create(self, guild: Guild) -> None:
+        """GUILD_CREATE for a guild the bot joined, each session getting the members it may see."""
+        for session in list(self.sessions.values()):
+            if session.covers(guild.id):
+                all_members = bool(session.intents & Intent.members)
+                payload = self.world.guild_payload(guild, all_members=all_members)
+                await self._deliver(session, "GUILD_CREATE", payload)
 
     # test controls
 

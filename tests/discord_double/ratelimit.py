@@ -108,7 +108,7 @@ class RateLimiter:
         if window is None:
             window = self._buckets[key] = _Window(limit, period * self.time_scale)
         window.roll(now)
-        reset_after = window.reset_after(now) if window.used else window.period
+        reset_after = window.reset_after(now)
         headers = {
             "X-RateLimit-Limit": str(window.limit),
             "X-RateLimit-Bucket": bucket_hash(route),

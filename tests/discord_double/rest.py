@@ -5,6 +5,7 @@ pauses, authentication, rate limits and injected failures (discord.py ``http.py`
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,12 +33,15 @@ from .wire import Body, attachments_for, empty_response, error_response, json_re
 if TYPE_CHECKING:
     from .server import DiscordDouble
 
+log = logging.getLogger(__name__)
+
 Json = dict[str, Any]
 
 API_PREFIX = f"/api/v{API_VERSION}"
 # Forum channel flag: posts must carry a tag.
 _REQUIRE_TAG = 1 << 4
-_UNAUTHENTICATED = ("/interactions/", "/webhooks/")
+# routes authorised by an interaction token, outside the bot's global limit
+TOKEN_ROUTES = ("/interactions/", "/webhooks/")
 # the parsed request body, kept for the request log
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 
@@ -162,7 +166,7 @@ class RestApi:
         template = resource.canonical[len(API_PREFIX) :] if resource else record.path
         record.route = f"{request.method} {template}"
         info = request.match_info
-        token_route = record.path.startswith(_UNAUTHENTICATED)
+        token_route = record.path.startswith(TOKEN_ROUTES)
 
         if not token_route and request.headers.get("Authorization") != f"Bot {double.world.token}":
             record.code = 0
@@ -190,8 +194,12 @@ class RestApi:
         except ApiError as error:
             record.code = error.code
             return error_response(error, headers=headers)
-        except web.HTTPException:
-            raise
+        except Exception as error:
+            # a bug in the double must not pass for a Discord 500 that discord.py quietly retries
+            log.exception("the double failed on %s %s", request.method, record.path)
+            double.internal_errors.append(error)
+            body = {"message": f"double failed: {error!r}", "code": 0}
+            return json_response(body, status=400, headers=headers)
         if rule is not None:
             return self._failure(rule, record, headers)
         response.headers.update(headers)
@@ -279,10 +287,9 @@ class RestApi:
 
     async def get_application(self, request: web.Request) -> web.StreamResponse:
         world = self.world
-        owner = next(iter(world.users.values()))
-        for guild in world.guilds.values():
-            owner = world.users[guild.owner_id]
-            break
+        # the application belongs to whoever owns the first guild (or to itself in an empty world)
+        first = next(iter(world.guilds.values()), None)
+        owner = world.users[first.owner_id] if first else world.bot
         return json_response(
             {
                 "id": str(world.application_id),

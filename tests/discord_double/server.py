@@ -23,6 +23,7 @@ from .gateway import Gateway
 from .interactions import InteractionRoutes, InvokedInteraction
 from .limits import (
     GLOBAL_RATE_LIMIT,
+    GLOBAL_RATE_PERIOD_SECONDS,
     GUILD_CHANNELS_MAX,
     INTERACTION_DEADLINE_SECONDS,
     ChannelType,
@@ -31,7 +32,7 @@ from .limits import (
     Permission,
 )
 from .ratelimit import RateLimiter
-from .rest import API_PREFIX, FailureRule, RequestRecord, RestApi
+from .rest import API_PREFIX, TOKEN_ROUTES, FailureRule, RequestRecord, RestApi
 from .state import Channel, Message, Overwrite, World, permission_bits
 
 Json = dict[str, Any]
@@ -55,6 +56,19 @@ DEFAULT_CHANNELS: dict[str, tuple[ChannelType, bool]] = {
     "mature": (ChannelType.text, True),
     "system": (ChannelType.text, False),
 }
+
+
+# requests that put a new post in a channel: a message, or a forum post / thread
+_POST_ROUTES = frozenset(
+    {"POST /channels/{channel_id}/messages", "POST /channels/{channel_id}/threads"}
+)
+
+
+def _rate(records: list[RequestRecord]) -> float:
+    if len(records) < 2:
+        return 0.0
+    span = records[-1].at - records[0].at
+    return (len(records) - 1) / span if span > 0 else 0.0
 
 
 def _channel_type(value: ChannelType | str | int) -> ChannelType:
@@ -92,11 +106,14 @@ class DiscordDouble:
     ) -> None:
         self._base_clock = clock
         self._clock_offset = 0.0
+        # exceptions raised inside the double's own handlers (its bugs, not Discord's answers)
+        self.internal_errors: list[BaseException] = []
         self.world = World(self._now)
         self.gateway = Gateway(
             self.world,
             resume_url=lambda: str(self.resume_gateway_url),
             approved_intents=approved_intents,
+            errors=self.internal_errors,
         )
         self.actions = Actions(self.world, self.gateway)
         self.limiter = RateLimiter(enabled=rate_limits, time_scale=time_scale)
@@ -367,34 +384,29 @@ class DiscordDouble:
                 await asyncio.sleep(0.01)
 
     def summary(self) -> Json:
-        """Figures for benchmarks: posting throughput against the global limit, 429s, duplicates."""
-        posts = [
-            r
-            for r in self.requests
-            if r.route
-            in ("POST /channels/{channel_id}/messages", "POST /channels/{channel_id}/threads")
-            and 200 <= r.status < 300
-        ]
-        limited = [r for r in self.requests if r.status == 429]
-        admitted = [
-            r
-            for r in self.requests
-            if r.status != 429 and r.route and "/interactions/" not in r.route
-        ]
-        span = (posts[-1].at - posts[0].at) if len(posts) > 1 else 0.0
+        """Figures for benchmarks: throughput against the global limit, 429s, duplicates, and the
+        spread between the first and the last channel's first post."""
+        counted = [r for r in self.requests if r.route and not r.path.startswith(TOKEN_ROUTES)]
+        admitted = [r for r in counted if r.status != 429]
+        limited = [r for r in counted if r.status == 429]
+        posts = [r for r in admitted if r.route in _POST_ROUTES and 200 <= r.status < 300]
         first_per_channel: dict[str, float] = {}
-        for r in posts:
-            first_per_channel.setdefault(r.path, r.at)
+        for record in posts:
+            first_per_channel.setdefault(record.path, record.at)
         firsts = sorted(first_per_channel.values())
+        global_limit = GLOBAL_RATE_LIMIT / (GLOBAL_RATE_PERIOD_SECONDS * self.limiter.time_scale)
+        admitted_rate = _rate(admitted)
         return {
             "requests": len(self.requests),
-            "posts": len(posts),
+            "admitted": len(admitted),
+            "admitted_per_second": admitted_rate,
+            "global_limit_per_second": global_limit,
+            "global_fraction": admitted_rate / global_limit,
             "rate_limited": len(limited),
             "rate_limited_global": sum(1 for r in limited if r.is_global),
-            "admitted": len(admitted),
-            "post_span_seconds": span,
-            "posts_per_second": (len(posts) - 1) / span if span > 0 else 0.0,
-            "global_limit_per_second": GLOBAL_RATE_LIMIT / self.limiter.time_scale,
+            "posts": len(posts),
+            "posts_per_second": _rate(posts),
+            "channels_posted": len(first_per_channel),
             "first_post_spread_seconds": (firsts[-1] - firsts[0]) if firsts else 0.0,
             "duplicates": len(self.duplicate_messages()),
             "nonce_hits": self.nonce_hits,
