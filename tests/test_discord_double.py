@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -808,6 +809,45 @@ async def test_auto_sharded_client_reads_gateway_bot(discord_double: DiscordDoub
 
 
 # running outside the test process
+
+
+_SUBPROCESS_CLIENT = """
+import asyncio, os, sys
+import discord
+from tests.discord_double.launch import point_discord_py
+
+point_discord_py(sys.argv[1], sys.argv[2])
+intents = discord.Intents.none()
+intents.guilds = True
+client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+
+@client.event
+async def on_ready():
+    await client.get_channel(int(sys.argv[3])).send(f"up {os.getpid()}")
+
+client.run(os.environ["DISCORD_TOKEN"], log_handler=None)
+"""
+
+
+async def test_killed_client_process_reconnects_to_the_same_double(
+    discord_double: DiscordDouble,
+) -> None:
+    channel_id = discord_double.channels["general"]
+    env = {**os.environ, "DISCORD_TOKEN": discord_double.token}
+    args = [discord_double.api_base, str(discord_double.gateway_url), str(channel_id)]
+    for run in (1, 2):
+        identified = discord_double.gateway.identifies
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _SUBPROCESS_CLIENT, *args, cwd=ROOT, env=env
+        )
+        try:
+            await discord_double.wait_until_connected(20, identified_after=identified)
+            [*_, greeting] = await discord_double.wait_for_messages(channel_id, run, timeout=10)
+            assert greeting.content == f"up {process.pid}"
+        finally:
+            process.kill()
+            await process.wait()
+    assert discord_double.gateway.identifies == 2
 
 
 def test_launch_sets_discord_py_urls_before_the_cli() -> None:

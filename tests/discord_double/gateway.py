@@ -48,7 +48,7 @@ class Session:
     ws: web.WebSocketResponse | None = None
     disconnected_at: float | None = None
     buffer: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
-    identified_at: float = field(default_factory=time.monotonic)
+    number: int = 0  # the how-manieth IDENTIFY created it
     resumes: int = 0
 
     def covers(self, guild_id: int | None) -> bool:
@@ -133,9 +133,11 @@ class Gateway:
             await ws.close(code=CloseCode.invalid_shard, message=b"Invalid shard.")
             return None
         self._expire_sessions()
-        session = Session(secrets.token_hex(16), intents, shard_id, shard_count, ws=ws)
-        self.sessions[session.id] = session
         self.identifies += 1
+        session = Session(
+            secrets.token_hex(16), intents, shard_id, shard_count, ws=ws, number=self.identifies
+        )
+        self.sessions[session.id] = session
         guilds = [g for g in self.world.guilds.values() if g.bot_present and session.covers(g.id)]
         user = self.world.bot.to_dict() | {"verified": True, "mfa_enabled": False}
         ready = {
@@ -265,11 +267,16 @@ class Gateway:
     def connected_sessions(self, guild_id: int | None = None) -> list[Session]:
         return [s for s in self.sessions.values() if s.connected and s.covers(guild_id)]
 
-    async def wait_connected(self, guild_id: int | None, timeout: float) -> None:
+    async def wait_connected(
+        self, guild_id: int | None, timeout: float, *, identified_after: int = 0
+    ) -> None:
+        """Until a session covering ``guild_id`` is connected (one identified after the
+        ``identified_after``-th IDENTIFY, to wait for a restarted process)."""
         async with asyncio.timeout(timeout):
             while True:
                 changed = self._changed
-                if self.connected_sessions(guild_id):
+                live = self.connected_sessions(guild_id)
+                if any(s.number > identified_after for s in live):
                     return
                 await changed.wait()
 

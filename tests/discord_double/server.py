@@ -635,9 +635,12 @@ class DiscordDouble:
         return await self.gateway.drop(code=code, resume=resume)
 
     async def wait_until_connected(
-        self, timeout: float = 10.0, *, guild_id: int | None = None
+        self, timeout: float = 10.0, *, guild_id: int | None = None, identified_after: int = 0
     ) -> None:
-        await self.gateway.wait_connected(guild_id, timeout)
+        """Until a gateway session (covering ``guild_id``) is up. After restarting a bot process,
+        pass ``identified_after=double.gateway.identifies`` taken before the restart, so an old
+        session that has not noticed its process died yet does not count."""
+        await self.gateway.wait_connected(guild_id, timeout, identified_after=identified_after)
 
     async def delete_channel(self, channel_id: int) -> None:
         """Someone deletes the channel (or thread): CHANNEL_DELETE, and 10003 from then on."""
