@@ -91,6 +91,7 @@ _HEADING_MAX_CHARS = 100
 _ORNAMENTS = frozenset("*#~-_=+•·◦∙○●◇◆◊♦❖⁂❦§†‡%^°—–<>")
 _MIXED_O_MARKER = re.compile(r"[-~=*. ]*(?:[oO0]{3,}|[xX]{3,})[-~=*. ]*")
 _UNDERLINE = re.compile(r"=+|-+")
+_BYLINE = re.compile(r"(?i:by)\s+(\w[^\n!?;:]{0,60})")
 _DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
 _TITLE_MAX_CHARS = 80
 _TITLE_MAX_WORDS = 12
@@ -194,7 +195,7 @@ def story_from_text(
     title = fields.get("title") or structure.title or _title_from_name(path)
     meta = StoryMeta(
         title=title,
-        author=fields.get("author"),
+        author=fields.get("author") or structure.author,
         rating=fields.get("rating", Rating.GENERAL),
         content_notes=fields.get("content_notes", ()),
         summary=fields.get("summary"),
@@ -489,6 +490,7 @@ class _Structure:
 
     def __init__(self, text: str, *, markdown: bool, title: str | None) -> None:
         self.title: str | None = None
+        self.author: str | None = None
         self.paragraphs: list[Paragraph] = []
         self.soft_wraps = markdown
         # Counting spaces is exact when single spaces are the only white space in a paragraph.
@@ -535,20 +537,30 @@ class _Structure:
             return units
         line = text[s:e].strip()
         if title is not None:
-            return units[1:] if _fold(line) == _fold(title) else units
-        candidate = " ".join(line.lstrip("#").split())
-        if (
-            candidate
-            and len(candidate) <= _TITLE_MAX_CHARS
-            and len(candidate.split()) <= _TITLE_MAX_WORDS
-            and not _ends_with_punctuation(candidate)
-            and candidate[0] not in _DIALOGUE_OPENERS
-            and not _is_marker(line)
-            and not _HEADING.fullmatch(candidate)
-        ):
+            if _fold(line) != _fold(title):
+                return units
+        else:
+            candidate = " ".join(line.lstrip("#").split())
+            if not (
+                candidate
+                and len(candidate) <= _TITLE_MAX_CHARS
+                and len(candidate.split()) <= _TITLE_MAX_WORDS
+                and not _ends_with_punctuation(candidate)
+                and candidate[0] not in _DIALOGUE_OPENERS
+                and not _is_marker(line)
+                and not _HEADING.fullmatch(candidate)
+            ):
+                return units
             self.title = candidate
-            return units[1:]
-        return units
+        # A byline under the title belongs to it too.
+        if len(units) > 2:
+            s, e, _ = units[1]
+            line = text[s:e].strip()
+            byline = _BYLINE.fullmatch(line) if e - s <= _TITLE_MAX_CHARS else None
+            if byline is not None and not _ends_with_punctuation(line):
+                self.author = " ".join(byline.group(1).split())
+                return units[2:]
+        return units[1:]
 
     def _words(self, paragraph: str) -> int:
         # Lines carry no trailing spaces, so with single spaces and no indented line every space

@@ -124,6 +124,18 @@ def test_a_short_unpunctuated_first_line_is_the_title_and_not_a_paragraph(tmp_pa
     assert [story.paragraph_text(p) for p in story.paragraphs] == ["It began.", "It ended."]
 
 
+def test_a_byline_under_the_title_gives_the_author(tmp_path: Path):
+    story = load_story(write(tmp_path, "x.txt", "The Long Road\n\nby A. N. Other\n\nIt began.\n"))
+    assert (story.title, story.meta.author) == ("The Long Road", "A. N. Other")
+    assert [story.paragraph_text(p) for p in story.paragraphs] == ["It began."]
+
+
+def test_a_sentence_starting_with_by_is_not_a_byline(tmp_path: Path):
+    story = load_story(write(tmp_path, "x.txt", "The Long Road\n\nBy noon it rained.\n\nNo.\n"))
+    assert story.meta.author is None
+    assert len(story.paragraphs) == 2
+
+
 @pytest.mark.parametrize(
     "first", ["It was raining.", "Chapter 1", '"Run!"', "* * *", "A " + "very " * 20 + "long line"]
 )
