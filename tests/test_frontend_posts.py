@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import ThreadSettings
 from bot.poster import ChannelGone, PostForbidden, PostTransient
 from bot.render import render_part
 from tests.discord_double import DiscordDouble
@@ -299,3 +300,18 @@ async def test_read_of_a_long_part_comes_as_several_ephemeral_messages_within_th
         assert all(len(m.content) <= MESSAGE_CONTENT_MAX for m in record.messages)
         text = "\n".join(m.content for m in record.messages)
         assert "Sentence 0 " in text and "Sentence 49 " in text
+
+
+async def test_threads_can_be_turned_off_in_the_config(
+    discord_double: DiscordDouble, tmp_path: Path, library: Path
+) -> None:
+    async with running_bot(
+        discord_double, tmp_path, threads=ThreadSettings(enabled=False)
+    ) as harness:
+        await harness.subscribe("lighthouse")
+        await harness.until_first_post()
+
+        assert _posts(harness, harness.general)
+        assert discord_double.threads(harness.general) == []
+        delivery = await harness.bot.scheduler.posted_part(harness.general, 1)
+        assert delivery is not None and delivery.thread_id is None

@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
 
 from bot.clock import Clock, SystemClock
+from bot.frontend.commands import SerialCommands, SerialTree
 from bot.frontend.poster import DiscordPoster
-from bot.schedule import ScheduleError
-from bot.scheduler import Scheduler, SchedulerSettings, SerialError
+from bot.scheduler import Scheduler, SchedulerSettings
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -25,48 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the member who asked, whether or not the interaction was answered yet."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
-
-
-class SerialTree(app_commands.CommandTree["SerialBot"]):
-    """One place that turns every refusal into an ephemeral answer saying what to do."""
-
-    async def on_error(
-        self, interaction: discord.Interaction[SerialBot], error: app_commands.AppCommandError
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, SerialError | ScheduleError):
-            text = str(cause)
-        elif isinstance(error, app_commands.NoPrivateMessage):
-            text = "`/serial` works in a server channel, not in direct messages."
-        elif isinstance(error, app_commands.MissingPermissions):
-            text = (
-                "Only members who can manage this channel (Manage Channels) may do that. "
-                "Readers can use `/serial next`, `/serial status`, `/serial read` and "
-                "`/serial stories`."
-            )
-        elif isinstance(error, app_commands.TransformerError):
-            text = f"`{error.value}` is not a valid choice there; pick one from the list."
-        elif isinstance(error, app_commands.CheckFailure):
-            text = str(error) or "You cannot use that command here."
-        else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("/%s failed", command, exc_info=cause)
-            text = "Sorry, something went wrong on our side. It has been logged; try again soon."
-        try:
-            await send_ephemeral(interaction, text)
-        except discord.HTTPException:
-            log.warning("could not tell the member about an error", exc_info=True)
-
-
 def _settings(config: Config) -> SchedulerSettings:
-    from datetime import timedelta
-
     return SchedulerSettings(
         concurrency=config.concurrency,
         next_cooldown=timedelta(minutes=config.next.cooldown_minutes),
@@ -102,7 +61,11 @@ class SerialBot(discord.Client):
         self.clock: Clock = clock or SystemClock()
         self.sync_state = sync_state
         self.tree = SerialTree(self)
-        self.poster = DiscordPoster(self, auto_archive_minutes=config.threads.auto_archive_minutes)
+        self.poster = DiscordPoster(
+            self,
+            auto_archive_minutes=config.threads.auto_archive_minutes,
+            threads=config.threads.enabled,
+        )
         self._scheduler: Scheduler | None = None
 
     @property
@@ -112,9 +75,6 @@ class SerialBot(discord.Client):
         return self._scheduler
 
     async def setup_hook(self) -> None:
-        # Imported here: the command module needs the client class for its type hints.
-        from bot.frontend.commands import SerialCommands
-
         self.tree.add_command(SerialCommands(self))
         await self._sync_commands()
         self._scheduler = Scheduler(

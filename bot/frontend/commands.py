@@ -25,11 +25,10 @@ from discord import app_commands
 from discord.utils import escape_markdown, format_dt
 
 from bot.frontend import permissions
-from bot.frontend.client import send_ephemeral
 from bot.poster import PostError
 from bot.render import render_part, status_bar
-from bot.schedule import EXAMPLES
-from bot.scheduler import AlreadySubscribed
+from bot.schedule import EXAMPLES, ScheduleError
+from bot.scheduler import AlreadySubscribed, SerialError
 
 if TYPE_CHECKING:
     from bot.frontend.client import SerialBot
@@ -75,6 +74,43 @@ def _when(moment: datetime | None) -> str:
     return f"{format_dt(moment, 'F')} ({format_dt(moment, 'R')})"
 
 
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer only the member who asked, whether or not the interaction was answered yet."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class SerialTree(app_commands.CommandTree["SerialBot"]):
+    """One place that turns every refusal into an ephemeral answer saying what to do."""
+
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, SerialError | ScheduleError):
+            text = str(cause)
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "`/serial` works in a server channel, not in direct messages."
+        elif isinstance(error, app_commands.MissingPermissions):
+            text = (
+                "Only members who can manage this channel (Manage Channels) may do that. "
+                "Readers can use `/serial next`, `/serial status`, `/serial read` and "
+                "`/serial stories`."
+            )
+        elif isinstance(error, app_commands.TransformerError):
+            text = f"`{error.value}` is not a valid choice there; pick one from the list."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = str(error) or "You cannot use that command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("/%s failed", command, exc_info=cause)
+            text = "Sorry, something went wrong on our side. It has been logged; try again soon."
+        try:
+            await send_ephemeral(interaction, text)
+        except discord.HTTPException:
+            log.warning("could not tell the member about an error", exc_info=True)
+
+
 class SerialCommands(app_commands.Group):
     def __init__(self, bot: SerialBot) -> None:
         super().__init__(
@@ -101,7 +137,10 @@ class SerialCommands(app_commands.Group):
         done, _ = await asyncio.wait({work}, timeout=_DEFER_AFTER)
         if not done:
             # Posting is slow today (rate limits, a long part): acknowledge, then finish.
-            await interaction.response.defer(thinking=True)
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException:
+                log.warning("could not defer /serial next; the part is still being posted")
         try:
             outcome = await work
         except PostError as error:
@@ -296,7 +335,9 @@ class SerialCommands(app_commands.Group):
     @app_commands.command(description="Hold the schedule until resumed (admins)")
     @app_commands.describe(reason="Shown in /serial status, e.g. 'holiday break'")
     @_admin
-    async def pause(self, interaction: Interaction, reason: str | None = None) -> None:
+    async def pause(
+        self, interaction: Interaction, reason: app_commands.Range[str, 1, 200] | None = None
+    ) -> None:
         channel_id = _home_channel_id(interaction)
         await self.bot.scheduler.pause(channel_id, reason or f"paused by {interaction.user}")
         await interaction.response.send_message(
@@ -346,7 +387,7 @@ class SerialCommands(app_commands.Group):
         await self.bot.scheduler.jump(channel_id, part)
         status = await self.bot.scheduler.status(channel_id)
         await interaction.response.send_message(
-            f"Part {part} of {len(status.serial.parts)} comes next, {_when(status.next_due)}."
+            f"Part {part} of {status.parts_total} comes next, {_when(status.next_due)}."
         )
 
     @app_commands.command(description="Start the story over from part 1 (admins)")
@@ -356,7 +397,7 @@ class SerialCommands(app_commands.Group):
         await self.bot.scheduler.restart(channel_id)
         status = await self.bot.scheduler.status(channel_id)
         await interaction.response.send_message(
-            f"Starting {_title(status.serial)} over: Part 1 arrives {_when(status.next_due)}."
+            f"Starting over: Part 1 arrives {_when(status.next_due)}."
         )
 
 
