@@ -317,6 +317,20 @@ async def test_thread_name_and_archive_duration_are_checked(
     assert discord_double.threads(channel.id) == []
 
 
+async def test_archived_thread_reopens_on_send_but_locked_refuses(
+    discord_double: DiscordDouble, discord_client: discord.Client
+) -> None:
+    channel = discord_client.get_channel(discord_double.channels["general"])
+    thread = await (await channel.send("Part 1")).create_thread(name="Part 1")
+    await discord_double.archive_thread(thread.id)
+    await thread.send("still talking")
+    assert not discord_double.channel(thread.id).archived
+    await discord_double.archive_thread(thread.id, locked=True)
+    with pytest.raises(discord.HTTPException) as caught:
+        await thread.send("locked out")
+    assert caught.value.code == ErrorCode.THREAD_ARCHIVED
+
+
 async def test_threads_without_a_message(
     discord_double: DiscordDouble, discord_client: discord.Client
 ) -> None:

@@ -112,7 +112,7 @@ class Actions:
             channel.total_message_sent += 1
             if channel.archived and not channel.locked:
                 channel.archived = False
-                await self._thread_update(channel)
+                await self.thread_updated(channel)
         world.channel_messages[channel.id].append(message)
         channel.last_message_id = message.id
         await self.dispatch_message("MESSAGE_CREATE", message)
@@ -218,7 +218,7 @@ class Actions:
             await self.dispatch_message("MESSAGE_UPDATE", starter)
         return thread
 
-    async def _thread_update(self, thread: Channel) -> None:
+    async def thread_updated(self, thread: Channel) -> None:
         await self.gateway.dispatch(
             "THREAD_UPDATE", self.world.thread_payload(thread), guild_id=thread.guild_id
         )

@@ -341,8 +341,12 @@ class RestApi:
             raise ApiError(50008, "Cannot send messages in a non-text channel")
         if channel.is_thread:
             world.require(channel, Permission.send_messages_in_threads)
-            if channel.locked and not world.bot_permissions(channel.id) & Permission.manage_threads:
-                raise ApiError(ErrorCode.THREAD_LOCKED)
+            moderator = bool(world.bot_permissions(channel.id) & Permission.manage_threads)
+            if channel.locked and not moderator:
+                # an archived thread reopens on send, unless it is also locked
+                raise ApiError(
+                    ErrorCode.THREAD_ARCHIVED if channel.archived else ErrorCode.THREAD_LOCKED
+                )
         else:
             world.require(channel, Permission.send_messages)
         if payload.get("embeds"):

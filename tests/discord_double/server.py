@@ -646,6 +646,16 @@ class DiscordDouble:
         """Someone deletes the channel (or thread): CHANNEL_DELETE, and 10003 from then on."""
         await self.actions.delete_channel(channel_id)
 
+    async def archive_thread(self, thread_id: int, *, locked: bool = False) -> None:
+        """The thread archives (auto-archive, or a moderator); ``locked`` keeps the bot out."""
+        thread = self.world.channel(thread_id)
+        if not thread.is_thread:
+            raise ValueError(f"{thread_id} is not a thread")
+        thread.archived = True
+        thread.locked = locked
+        thread.archive_timestamp = self._now()
+        await self.actions.thread_updated(thread)
+
     async def revoke(
         self, target: int, permission: int | str | Any, *, user_id: int | None = None
     ) -> None:
