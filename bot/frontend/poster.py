@@ -96,7 +96,7 @@ class DiscordPoster:
                 if self._threads
                 else None
             )
-            log.info(
+            log.debug(
                 "posted %s part %s to channel %s (%s messages, thread %s)",
                 serial.slug,
                 part.index,
