@@ -1,0 +1,366 @@
+"""The scheduler at scale: 1k, 10k and 100k subscriptions in a temporary SQLite file, with a poster
+that posts nothing and a ``ManualClock``, so every figure is the bot's own work.
+
+One database grows through the sizes. At each size a fixed number of subscriptions (``due``) come
+due at the moment measured and in each of the next few minutes (one round each), and the same
+number again an hour later; every other subscription is due days ahead. At each size:
+
+- start: open the store and start a scheduler (nothing overdue) until its loop waits;
+- due query: the store's query for what is due now, with ``due`` rows due (median and fastest of
+  repeated runs; flatness is judged on the fastest, which other load on the machine cannot
+  inflate), and SQLite's plan for it;
+- own work per delivery: time moves to each round's minute and the scheduler posts its ``due``
+  parts (store reads and writes, nonce, schedule maths); wall time divided by the parts posted,
+  the median over the rounds (the machine may be busy with something else for a moment);
+- resume after restart: the scheduler stops and the store closes; after an hour and ten minutes of
+  downtime a new store and scheduler start over the same file and apply the catch-up policy to the
+  ``due`` overdue subscriptions (which then post, and are checked).
+
+    python -m bench.scheduling [--quick] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench import Figure, render_report
+from bench._data import (
+    NewSubscription,
+    NoopPoster,
+    OneSerial,
+    bench_serial,
+    populate,
+    story_slug,
+)
+from bench.machine import describe
+from bot.clock import ManualClock
+from bot.scheduler import Scheduler, SchedulerSettings
+from bot.store import Store
+
+NAME = "Scheduler"
+FULL_SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000, 10_000)
+DUE = 100
+ROUNDS = 5
+TARGET_DELIVERY_MS = 1.0
+# "Flat": the due query at the largest size may take at most this many times as long as at the
+# smallest, with the same number of rows due.
+FLAT_FACTOR = 2.0
+QUERY_REPEATS = 40
+LIBRARY_STORIES = 500
+CHANNELS_PER_GUILD = 500
+FIRST_CHANNEL = 1_000_000
+
+# A Monday. Size number k is measured at T0 + 1 h + 3 h·k; subscriptions not being measured are
+# due from two days on, so no downtime in the benchmark makes them overdue.
+T0 = datetime(2030, 6, 3, tzinfo=UTC)
+_LATER = timedelta(days=2)
+_RESUME_DOWNTIME = timedelta(hours=1, minutes=10)
+
+
+def measured_at(level: int) -> datetime:
+    return T0 + timedelta(hours=1 + 3 * level)
+
+
+def _daily(moment: datetime) -> str:
+    return f"daily {moment:%H:%M}"
+
+
+def subscriptions(
+    start: int, stop: int, *, level: int, due: int, rounds: int = ROUNDS
+) -> Iterator[NewSubscription]:
+    """Subscriptions number ``start`` to ``stop - 1``. Round r's ``due`` come due r minutes
+    after the level's moment, the next ``due`` an hour after it, the rest from two days on."""
+    moment = measured_at(level)
+    for i in range(start, stop):
+        offset = i - start
+        if offset < rounds * due:
+            slot = moment + timedelta(minutes=offset // due)
+        elif offset < (rounds + 1) * due:
+            slot = moment + timedelta(hours=1)
+        else:
+            slot = T0 + _LATER + timedelta(minutes=i % 1440)
+        channel = FIRST_CHANNEL + i
+        yield NewSubscription(
+            guild_id=channel // CHANNELS_PER_GUILD,
+            channel_id=channel,
+            slug=story_slug(i % LIBRARY_STORIES),
+            schedule=_daily(slot),
+            slot_due=slot,
+        )
+
+
+@dataclass
+class SizeRun:
+    size: int
+    subscribe_seconds: float = 0.0
+    subscribed: int = 0
+    start_seconds: float = 0.0
+    due_query_seconds: float = 0.0
+    due_query_fastest: float = 0.0
+    due_rows: int = 0
+    due_plan: str = ""
+    # median over the rounds, per delivery; ``delivered`` is the fewest posted in a round
+    delivery_seconds: float = 0.0
+    delivered: int = 0
+    resume_seconds: float = 0.0
+    caught_up: int = 0
+    profile: str = ""
+
+
+@dataclass
+class ScaleRun:
+    due: int
+    sizes: list[SizeRun] = field(default_factory=list)
+
+
+async def _started(
+    path: Path, clock: ManualClock, source: OneSerial, poster: NoopPoster
+) -> tuple[Store, Scheduler]:
+    store = await Store.open(path)
+    scheduler = Scheduler(store, source, poster, clock, SchedulerSettings())
+    await scheduler.start()
+    return store, scheduler
+
+
+async def _measure_size(
+    path: Path,
+    level: int,
+    size: int,
+    previous: int,
+    due: int,
+    source: OneSerial,
+    revision: str,
+    *,
+    profile: bool,
+) -> SizeRun:
+    result = SizeRun(size)
+    if size - previous < (ROUNDS + 1) * due:
+        raise ValueError(f"each size must add at least {(ROUNDS + 1) * due} subscriptions")
+    moment = measured_at(level)
+    store = await Store.open(path)
+    try:
+        added = await populate(
+            store, subscriptions(previous, size, level=level, due=due), revision=revision, now=T0
+        )
+    finally:
+        await store.close()
+    result.subscribe_seconds, result.subscribed = added.seconds, added.count
+
+    poster = NoopPoster()
+    clock = ManualClock(moment - timedelta(minutes=10))
+    began = time.perf_counter()
+    store, scheduler = await _started(path, clock, source, poster)
+    await scheduler.idle()
+    result.start_seconds = time.perf_counter() - began
+    try:
+        timings = []
+        for _ in range(QUERY_REPEATS):
+            began = time.perf_counter()
+            rows = await store.due(moment, 200)
+            timings.append(time.perf_counter() - began)
+        result.due_query_seconds = statistics.median(timings)
+        result.due_query_fastest = min(timings)
+        result.due_rows = len(rows)
+        result.due_plan = "; ".join(await store.explain_due(moment))
+
+        profiler = cProfile.Profile() if profile else None
+        per_round: list[float] = []
+        for r in range(ROUNDS):
+            before = poster.parts
+            clock.set(moment + timedelta(minutes=r))
+            began = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            await scheduler.idle()
+            if profiler is not None:
+                profiler.disable()
+            elapsed = time.perf_counter() - began
+            posted = poster.parts - before
+            per_round.append(elapsed / posted if posted else float("inf"))
+            result.delivered = min(result.delivered or posted, posted)
+        result.delivery_seconds = statistics.median(per_round)
+        if profiler is not None:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+            result.profile = out.getvalue()
+    finally:
+        await scheduler.stop()
+        await store.close()
+
+    clock.set(moment + _RESUME_DOWNTIME)
+    before = poster.parts
+    began = time.perf_counter()
+    store, scheduler = await _started(path, clock, source, poster)
+    result.resume_seconds = time.perf_counter() - began
+    try:
+        await scheduler.idle()
+        result.caught_up = poster.parts - before
+    finally:
+        await scheduler.stop()
+        await store.close()
+    return result
+
+
+async def _run(
+    sizes: Sequence[int], due: int, workdir: Path, keep: Path | None, profile: bool
+) -> ScaleRun:
+    serial = bench_serial(workdir / "stories")
+    source = OneSerial(serial)
+    path = workdir / "scale.sqlite3"
+    run = ScaleRun(due)
+    previous = 0
+    for level, size in enumerate(sizes):
+        run.sizes.append(
+            await _measure_size(
+                path,
+                level,
+                size,
+                previous,
+                due,
+                source,
+                serial.story.revision,
+                profile=profile and size == sizes[-1],
+            )
+        )
+        previous = size
+    if keep is not None:
+        # Closed stores leave no WAL behind, so the main file is the whole database.
+        shutil.copyfile(path, keep)
+    return run
+
+
+def measure(
+    sizes: Sequence[int] = FULL_SIZES,
+    *,
+    due: int = DUE,
+    keep_database: Path | None = None,
+    profile: bool = False,
+) -> ScaleRun:
+    """Grow one database through ``sizes``; ``keep_database`` receives a copy of the largest."""
+    with tempfile.TemporaryDirectory(prefix="serialbot-bench-") as tmp:
+        return asyncio.run(_run(sizes, due, Path(tmp), keep_database, profile))
+
+
+def run(
+    sizes: Sequence[int] = FULL_SIZES,
+    *,
+    due: int = DUE,
+    keep_database: Path | None = None,
+) -> list[Figure]:
+    return figures(measure(sizes, due=due, keep_database=keep_database))
+
+
+def _count(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
+
+
+def figures(run: ScaleRun) -> list[Figure]:
+    out: list[Figure] = []
+    sizes = run.sizes
+    subscribed = sum(s.subscribed for s in sizes)
+    seconds = sum(s.subscribe_seconds for s in sizes)
+    out.append(
+        Figure(
+            NAME,
+            "subscribe (store.create_subscription, one transaction each)",
+            f"{subscribed / seconds:,.0f} /s ({_count(subscribed)} in {seconds:.0f} s)",
+        )
+    )
+    for s in sizes:
+        out.append(
+            Figure(NAME, f"{_count(s.size)} subs: start (nothing overdue)", _ms(s.start_seconds))
+        )
+    for s in sizes:
+        out.append(
+            Figure(
+                NAME,
+                f"{_count(s.size)} subs: due query ({s.due_rows} due), median (fastest)",
+                f"{_ms(s.due_query_seconds)} ({_ms(s.due_query_fastest)})",
+            )
+        )
+    largest = sizes[-1]
+    indexed = "USING INDEX subscriptions_due" in largest.due_plan
+    out.append(
+        Figure(
+            NAME,
+            f"{_count(largest.size)} subs: due query plan",
+            largest.due_plan.replace("|", "/"),
+            "partial due index",
+            indexed,
+        )
+    )
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        factor = large.due_query_fastest / small.due_query_fastest
+        out.append(
+            Figure(
+                NAME,
+                f"due query {_count(large.size)} ÷ {_count(small.size)}, fastest "
+                "(O(due), not O(subs))",
+                f"{factor:.2f}×",
+                f"≤ {FLAT_FACTOR:.0f}× (flat)",
+                factor <= FLAT_FACTOR and large.due_rows == small.due_rows == run.due,
+            )
+        )
+    for s in sizes:
+        per = s.delivery_seconds
+        largest = s is sizes[-1]
+        out.append(
+            Figure(
+                NAME,
+                f"{_count(s.size)} subs: own work per delivery "
+                f"(median of {ROUNDS} rounds of {s.delivered})",
+                _ms(per),
+                f"< {TARGET_DELIVERY_MS:.0f} ms" if largest else "",
+                (per < TARGET_DELIVERY_MS / 1000 and s.delivered == run.due) if largest else None,
+            )
+        )
+    for s in sizes:
+        out.append(
+            Figure(
+                NAME,
+                f"{_count(s.size)} subs: resume after restart ({s.caught_up} overdue caught up)",
+                _ms(s.resume_seconds),
+            )
+        )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.scheduling", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1k and 10k subscriptions only")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a profile of the deliveries at the largest size",
+    )
+    options = parser.parse_args(argv)
+    sizes = QUICK_SIZES if options.quick else FULL_SIZES
+    result = measure(sizes, profile=options.profile)
+    mode = "quick" if options.quick else "full"
+    print(render_report(figures(result), machine=describe().line(), mode=mode))
+    if options.profile:
+        print(result.sizes[-1].profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
