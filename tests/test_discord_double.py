@@ -120,6 +120,7 @@ async def test_login_reaches_ready_with_default_world_visible(
     assert perms.is_superset(needed)
     assert not (perms.administrator or perms.mention_everyone or perms.manage_messages)
     assert perms.value == discord_double.bot_permissions(discord_double.channels["general"])
+    assert perms.value == int(limits.BOT_PERMISSIONS | Permission.use_application_commands)
 
 
 def test_permission_bits_match_discord_py() -> None:

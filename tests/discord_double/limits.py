@@ -139,18 +139,9 @@ BOT_PERMISSIONS = (
     | Permission.send_messages_in_threads
 )
 
-# What @everyone may do in the default world: read and talk, use commands, no pings of everyone.
-EVERYONE_PERMISSIONS = (
-    Permission.view_channel
-    | Permission.send_messages
-    | Permission.read_message_history
-    | Permission.add_reactions
-    | Permission.embed_links
-    | Permission.attach_files
-    | Permission.use_application_commands
-    | Permission.create_public_threads
-    | Permission.send_messages_in_threads
-)
+# What @everyone may do in the default world: read, talk, start threads, use commands; no pings
+# of everyone. The bot's effective permissions are then BOT_PERMISSIONS plus using commands.
+EVERYONE_PERMISSIONS = BOT_PERMISSIONS | Permission.use_application_commands
 
 
 class ChannelType(IntEnum):
