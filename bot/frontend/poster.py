@@ -107,7 +107,7 @@ class DiscordPoster:
             return Delivered(message_ids=tuple(ids), thread_id=thread_id)
 
     async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
-        text = render_end(serial)[:MESSAGE_MAX]
+        text = render_end(serial, limit=MESSAGE_MAX)
         channel = await self._channel(subscription.channel_id)
         with self._translate(channel):
             if isinstance(channel, discord.ForumChannel):
