@@ -89,6 +89,9 @@ class DiscordDouble:
     ``rate_limits`` switches Discord's limits on (global 50/s, message create 5 per 5 s per
     channel); ``time_scale`` shortens their windows for fast tests. ``clock`` (epoch seconds)
     drives message timestamps, snowflakes and the nonce window; ``advance_clock`` moves it.
+    ``approved_intents`` are the privileged intents the application may use. Without
+    ``default_world`` there are no default ids (``guild_id``, ``channels``, ``reader_id``...), so
+    pass explicit ids to the controls.
     """
 
     def __init__(
@@ -151,6 +154,15 @@ class DiscordDouble:
             self.channels[name] = world.add_channel(guild.id, name, kind, nsfw=nsfw).id
         guild.system_channel_id = self.channels["system"]
         self.system_channel_id = guild.system_channel_id
+
+    @property
+    def interaction_deadline(self) -> float:
+        """Seconds an interaction waits for its first answer before 404 10062."""
+        return self.interaction_routes.deadline
+
+    @interaction_deadline.setter
+    def interaction_deadline(self, seconds: float) -> None:
+        self.interaction_routes.deadline = seconds
 
     @property
     def bot_id(self) -> int:
