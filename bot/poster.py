@@ -4,7 +4,7 @@ demo, a test recorder). The scheduler never imports Discord; it calls a ``Poster
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.store import Subscription
@@ -52,4 +52,17 @@ class Poster(Protocol):
     async def post_notice(self, subscription: Subscription, text: str) -> None:
         """A short message from the bot itself to the channel's admins and readers (a pause
         because permissions are missing, say). Best effort: may raise ``PostError``."""
+        ...
+
+
+@runtime_checkable
+class ResumingPoster(Poster, Protocol):
+    """A poster that can finish a part an earlier attempt may have left half-posted, after the
+    platform's own repeat protection (the nonce window) has run out."""
+
+    async def resume_part(
+        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+    ) -> Delivered:
+        """Like ``post_part``, for a part whose earlier attempt may have reached the channel in
+        whole or in part: what is already there is kept, and only the rest is posted."""
         ...

@@ -19,17 +19,19 @@ when the scheduler acts next (equal to the slot, except while retrying or catchi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.poster import ChannelGone, Delivered, Poster, PostError, PostForbidden
+from bot.poster import ChannelGone, Delivered, Poster, PostError, PostForbidden, ResumingPoster
 from bot.schedule import Schedule, ScheduleError, estimate_finish, parse_schedule, parse_timezone
 from bot.store import CatchUp, Delivery, Store, Subscription, SubscriptionExists, Trigger
 from bot.story import Part, Serial
@@ -240,9 +242,10 @@ class Scheduler:
         self._parked_signal = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._requests = 0
-        self._no_requests = asyncio.Event()
-        self._no_requests.set()
+        # Posts made outside the loop (requests, start-up repairs), which stop() also waits for.
+        self._outside = 0
+        self._no_outside = asyncio.Event()
+        self._no_outside.set()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -252,22 +255,25 @@ class Scheduler:
         if self._task is not None:
             return
         self._stopping = False
-        await self._repair()
+        with self._outside_loop():
+            await self._repair()
         await self._catch_up()
+        if self._stopping:
+            return  # stop() came while repairing: do not start what it meant to end
         self._task = asyncio.create_task(self._run(), name="serial-scheduler")
         self._task.add_done_callback(self._loop_ended)
 
     async def stop(self) -> None:
-        """Let posts under way finish, then stop. Safe to call twice."""
-        task, self._task = self._task, None
-        if task is None:
-            return
+        """Let posts under way finish (start-up repairs and requests too), then stop, so that no
+        delivery is left half-recorded. Safe to call twice, and before ``start`` has returned."""
         self._stopping = True
+        task, self._task = self._task, None
         self._wake_event.set()
-        await asyncio.gather(task, return_exceptions=True)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()))
-        await self._no_requests.wait()
+        await self._no_outside.wait()
         self._signal_parked()
 
     @property
@@ -339,6 +345,7 @@ class Scheduler:
                     subscribed_by=subscribed_by,
                     thread_archive_minutes=thread_archive_minutes,
                     now=now,
+                    part_count=len(serial.parts),
                 )
             except SubscriptionExists as exc:
                 following = self._library.get(exc.existing.slug)
@@ -380,6 +387,18 @@ class Scheduler:
             log.info("Paused %s subscriptions of guild %s: %s", count, guild_id, reason)
             self.wake()
         return count
+
+    async def pause_unreachable(self, channel_id: int, reason: str) -> Subscription | None:
+        """The channel cannot be posted to any more (it was deleted, say): pause its running
+        subscription and tell the server once. ``None`` when nothing there was running, so a
+        second report of the same loss says nothing again."""
+        async with self._lock(channel_id):
+            sub = await self._store.subscription(channel_id)
+            if sub is None or sub.paused or sub.completed:
+                return None
+            result = await self._pause(sub, self._library.get(sub.slug), reason)
+        self.wake()
+        return result.subscription
 
     async def resume(self, channel_id: int) -> Subscription:
         """Resume a paused channel. A part held back while paused goes out per the catch-up
@@ -449,16 +468,8 @@ class Scheduler:
         """A reader asks for the next part now. Posted at once when the channel is out of its
         cooldown and enough distinct readers asked within the window; the regular schedule keeps
         its times."""
-        settings = self.settings
-        # Counted so that stop() lets a requested post finish too.
-        self._requests += 1
-        self._no_requests.clear()
-        try:
-            return await self._request_next(channel_id, member_id, settings)
-        finally:
-            self._requests -= 1
-            if not self._requests:
-                self._no_requests.set()
+        with self._outside_loop():
+            return await self._request_next(channel_id, member_id, self.settings)
 
     async def _request_next(
         self, channel_id: int, member_id: int, settings: SchedulerSettings
@@ -825,8 +836,13 @@ class Scheduler:
     async def _send(
         self, sub: Subscription, serial: Serial, part: Part, delivery: Delivery
     ) -> Delivered | _Result:
+        poster = self._poster
         try:
-            return await self._poster.post_part(sub, serial, part, nonce=delivery.nonce)
+            if delivery.attempts > 1 and isinstance(poster, ResumingPoster):
+                # An earlier attempt may have posted some of the part, longer ago than the
+                # nonce still protects: let the poster look before it sends.
+                return await poster.resume_part(sub, serial, part, nonce=delivery.nonce)
+            return await poster.post_part(sub, serial, part, nonce=delivery.nonce)
         except (PostForbidden, ChannelGone) as exc:
             return await self._pause(sub, serial, exc.reason)
         except PostError as exc:  # PostTransient, or a kind we do not know: back off and retry
@@ -881,20 +897,16 @@ class Scheduler:
             f"The serial “{title}” is paused: {reason}. An admin can continue it with "
             "/serial resume once that is fixed."
         )
-        try:
-            await self._poster.post_notice(paused or sub, text)
-        except PostError as exc:
-            log.info("Could not tell channel %s about the pause: %s", sub.channel_id, exc.reason)
-        except Exception:
-            log.exception("Could not tell channel %s about the pause", sub.channel_id)
+        await self._notify(paused or sub, text)
         return _Result("paused", paused, reason=reason)
 
     async def _follow_revision(self, sub: Subscription, serial: Serial) -> Subscription:
         """The story was edited since this channel's parts were numbered: continue from the
-        same place in the text."""
+        same place in the text, and tell the channel when its parts were renumbered."""
         if serial.story.revision == sub.revision:
             return sub
         number = _part_for_position(serial, sub.position)
+        total = len(serial.parts)
         log.info(
             "Story %s changed (revision %s -> %s, now %s parts): channel %s continues at part %s "
             "(was part %s)",
@@ -907,10 +919,26 @@ class Scheduler:
             sub.next_part,
         )
         updated = await self._store.remap_revision(
-            sub.id, revision=serial.story.revision, next_part=number, now=self._clock.now()
+            sub.id,
+            revision=serial.story.revision,
+            next_part=number,
+            now=self._clock.now(),
+            part_count=total,
         )
         assert updated is not None
+        changed = total != sub.part_count if sub.part_count is not None else number != sub.next_part
+        if changed:
+            await self._notify(updated, _renumbered_notice(serial, sub, number))
         return updated
+
+    async def _notify(self, sub: Subscription, text: str) -> None:
+        """Best effort: a notice that cannot be posted is logged, never a reason to stop."""
+        try:
+            await self._poster.post_notice(sub, text)
+        except PostError as exc:
+            log.info("Could not tell channel %s: %s", sub.channel_id, exc.reason)
+        except Exception:
+            log.exception("Could not tell channel %s", sub.channel_id)
 
     def _after_post(
         self, sub: Subscription, schedule: Schedule, zone: ZoneInfo, now: datetime
@@ -951,6 +979,7 @@ class Scheduler:
                 slot_due=slot,
                 next_due=slot,
                 now=now,
+                part_count=len(serial.parts),
             )
         assert moved is not None
         log.info("Channel %s moved to part %s of %s", channel_id, part, sub.slug)
@@ -958,6 +987,17 @@ class Scheduler:
         return moved
 
     # --- helpers -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _outside_loop(self) -> Iterator[None]:
+        self._outside += 1
+        self._no_outside.clear()
+        try:
+            yield
+        finally:
+            self._outside -= 1
+            if not self._outside:
+                self._no_outside.set()
 
     def _lock(self, channel_id: int) -> asyncio.Lock:
         lock = self._locks.get(channel_id)
@@ -1000,6 +1040,23 @@ def _part_for_position(serial: Serial, position: int) -> int:
         if part is found:
             return number
     return found.index
+
+
+def _renumbered_notice(serial: Serial, before: Subscription, number: int) -> str:
+    title = serial.story.title
+    total = len(serial.parts)
+    had = f" (it had {before.part_count})" if before.part_count is not None else ""
+    if number > total:
+        where = "This channel has already received all of its text."
+    elif number == before.next_part:
+        where = f"This channel continues with part {number}, where it left off in the text."
+    else:
+        where = (
+            f"This channel continues where it left off in the text, which is now part {number} "
+            f"(it was part {before.next_part})."
+        )
+    parts = "part" if total == 1 else "parts"
+    return f"“{title}” was edited and now has {total} {parts}{had}. {where}"
 
 
 def _duration(span: timedelta) -> str:

@@ -17,7 +17,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -112,6 +112,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "PRAGMA user_version = 1",
     ),
+    (
+        # How many times a part was attempted: a second attempt may find the first one's
+        # messages already in the channel. Rows from before count as one attempt made.
+        "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        # The part count of the revision the channel follows, to tell admins when an edit
+        # changes it. NULL for subscriptions made before it was kept.
+        "ALTER TABLE subscriptions ADD COLUMN part_count INTEGER",
+        "PRAGMA user_version = 2",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -136,6 +145,7 @@ class Subscription:
     ``slot_due`` is the regular schedule slot the next part belongs to; ``next_due`` is when the
     scheduler acts next, which is earlier or later than the slot while catching up or retrying.
     ``run`` changes whenever the channel starts the story again, so repeated parts get new nonces.
+    ``part_count`` is how many parts ``revision`` has (``None`` when not known).
     """
 
     id: int
@@ -159,6 +169,7 @@ class Subscription:
     retry_count: int
     slot_due: datetime | None = None
     run: int = 0
+    part_count: int | None = None
 
     @property
     def completed(self) -> bool:
@@ -168,7 +179,9 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One part sent (or being sent) to one channel. A "pending" delivery was recorded before the
-    send and not yet confirmed; it is finished with the same ``nonce``."""
+    send and not yet confirmed; it is finished with the same ``nonce``. ``attempts`` counts the
+    sends begun (1 on the first): from the second on, some of the part may already be posted.
+    It does not take part in comparisons, which are about what was delivered."""
 
     id: int
     channel_id: int
@@ -182,6 +195,7 @@ class Delivery:
     posted_at: datetime | None
     subscription_id: int = 0
     created_at: datetime | None = None
+    attempts: int = field(default=1, compare=False)
 
 
 class Store:
@@ -304,6 +318,7 @@ class Store:
         subscribed_by: int,
         thread_archive_minutes: int | None,
         now: datetime,
+        part_count: int | None = None,
     ) -> Subscription:
         """Subscribe a channel. A finished subscription in the channel is replaced; an unfinished
         one raises ``SubscriptionExists``."""
@@ -320,8 +335,8 @@ class Store:
                 INSERT INTO subscriptions (
                     guild_id, channel_id, slug, revision, next_part, position, schedule, timezone,
                     slot_due, next_due, catch_up, subscribed_by, created_at, updated_at,
-                    thread_archive_minutes
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    thread_archive_minutes, part_count
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     guild_id,
@@ -339,6 +354,7 @@ class Store:
                     _ts(now),
                     _ts(now),
                     thread_archive_minutes,
+                    part_count,
                 ),
             )
             created = await _by_id(db, cursor.lastrowid)
@@ -483,6 +499,7 @@ class Store:
         slot_due: datetime,
         next_due: datetime,
         now: datetime,
+        part_count: int | None = None,
     ) -> Subscription | None:
         """Move a channel to another part (jump, restart): a new run, so parts that come again
         get new nonces; deliveries of the parts ahead are forgotten so they can be sent again."""
@@ -501,7 +518,8 @@ class Store:
                 """
                 UPDATE subscriptions
                 SET next_part = ?, position = ?, revision = ?, slot_due = ?, next_due = ?,
-                    completed_at = NULL, retry_count = 0, run = run + 1, updated_at = ?
+                    completed_at = NULL, retry_count = 0, run = run + 1, updated_at = ?,
+                    part_count = coalesce(?, part_count)
                 WHERE id = ?
                 """,
                 (
@@ -511,13 +529,20 @@ class Store:
                     _ts(slot_due),
                     _ts(next_due),
                     _ts(now),
+                    part_count,
                     existing.id,
                 ),
             )
             return await _by_id(db, existing.id)
 
     async def remap_revision(
-        self, subscription_id: int, *, revision: str, next_part: int, now: datetime
+        self,
+        subscription_id: int,
+        *,
+        revision: str,
+        next_part: int,
+        now: datetime,
+        part_count: int | None = None,
     ) -> Subscription | None:
         """The story was edited: record its new revision and the part the channel's position now
         falls in. Deliveries numbered at or after that part belong to the old numbering; a part
@@ -536,10 +561,12 @@ class Store:
             )
             await db.execute(
                 """
-                UPDATE subscriptions SET revision = ?, next_part = ?, updated_at = ?
+                UPDATE subscriptions
+                SET revision = ?, next_part = ?, updated_at = ?,
+                    part_count = coalesce(?, part_count)
                 WHERE id = ?
                 """,
-                (revision, next_part, _ts(now), subscription_id),
+                (revision, next_part, _ts(now), part_count, subscription_id),
             )
             return await _by_id(db, subscription_id)
 
@@ -636,7 +663,8 @@ class Store:
         now: datetime,
     ) -> Delivery:
         """Record the intent to send ``part`` before sending it. If the part is already pending
-        (a retry, or a send interrupted by a crash), that row is returned with its nonce."""
+        (a retry, or a send interrupted by a crash), that row is returned with its nonce and one
+        more attempt counted."""
         async with self._transaction() as db:
             await db.execute(
                 """
@@ -644,7 +672,8 @@ class Store:
                     subscription_id, channel_id, slug, part, state, nonce, triggered_by,
                     created_at
                 ) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                ON CONFLICT (channel_id, slug, part) DO NOTHING
+                ON CONFLICT (channel_id, slug, part) DO UPDATE SET attempts = attempts + 1
+                WHERE state = 'pending'
                 """,
                 (
                     subscription.id,
@@ -838,6 +867,7 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
         retry_count=row["retry_count"],
         slot_due=_dt_or_none(row["slot_due"]),
         run=row["run"],
+        part_count=row["part_count"],
     )
 
 
@@ -855,6 +885,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         posted_at=_dt_or_none(row["posted_at"]),
         subscription_id=row["subscription_id"],
         created_at=_dt_or_none(row["created_at"]),
+        attempts=row["attempts"],
     )
 
 
