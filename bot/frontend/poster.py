@@ -6,17 +6,25 @@ gets one post per part (the header opens it, the text follows inside).
 
 Every message carries a nonce derived from the part's nonce; discord.py then sends
 ``enforce_nonce``, and Discord answers a repeat (after a crash, say) with the message it already
-has instead of a second copy. Failures are translated into the typed errors of ``bot.poster`` so
-the scheduler can tell "try later" from "pause and tell an admin"; a 403 or 404 is never retried
-here, and 429s are left to discord.py.
+has instead of a second copy. Discord keeps nonces for a few minutes only, so a part attempted
+again after longer (``resume_part``) is first looked for in the channel's recent history: the
+bot's own messages since its last installment that read as the start of this part are kept, and
+only the rest is sent. The closing message is always looked for first.
+
+Failures are translated into the typed errors of ``bot.poster`` so the scheduler can tell "try
+later" from "pause and tell an admin"; a 403 or 404 is never retried here, and 429s are left to
+discord.py. A post that takes longer than ``post_timeout`` (Discord hanging) is given up as a
+passing failure; the retry's nonces and history check keep it from doubling.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -39,12 +47,27 @@ NONCE_MAX = 25
 REPEAT_WINDOW = timedelta(minutes=2)
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 MESSAGE_MAX = 2000
+# How far back a repeated post looks for what an earlier attempt posted: one page of history.
+HISTORY_SCAN = 100
+POST_TIMEOUT_SECONDS = 120.0
 
 _UNKNOWN_CHANNEL = 10003
 _MISSING_ACCESS = 50001
 _THREAD_ALREADY_CREATED = 160004
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
+
+# The start of an installment as ``bot.render`` writes it: a header ("**Title**", then
+# "Part n of N · ...") or the closing message. Anything the bot posted after one of these belongs
+# to that installment or to a later one, never to an earlier one.
+_HEADER = re.compile(r"\A\*\*[^\n]*\*\*[^\n]*\nPart \d+ of \d+ · ")
+_THE_END = re.compile(r"\A\*\*The End\*\*\n")
+
+
+def is_installment_start(content: str) -> bool:
+    """Whether a message of the bot opens an installment (a part's header or the closing
+    message), as opposed to a notice or the text of a part."""
+    return bool(_HEADER.match(content) or _THE_END.match(content))
 
 
 def message_nonce(part_nonce: str, index: int) -> str:
@@ -66,56 +89,90 @@ class DiscordPoster:
         *,
         auto_archive_minutes: int = 1440,
         threads: bool = True,
+        post_timeout: float = POST_TIMEOUT_SECONDS,
     ) -> None:
         self._client = client
         self._auto_archive_minutes = auto_archive_minutes
         self._threads = threads
+        self.post_timeout = post_timeout
 
     async def post_part(
         self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+    ) -> Delivered:
+        return await self._post_part(subscription, serial, part, nonce=nonce, resume=False)
+
+    async def resume_part(
+        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+    ) -> Delivered:
+        return await self._post_part(subscription, serial, part, nonce=nonce, resume=True)
+
+    async def _post_part(
+        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str, resume: bool
     ) -> Delivered:
         rendered = render_part(serial, part, limit=MESSAGE_MAX)
         minutes = subscription.thread_archive_minutes or self._auto_archive_minutes
         channel = await self._channel(subscription.channel_id)
         with self._translate(channel):
-            if isinstance(channel, discord.ForumChannel):
-                return await self._forum_post(
-                    channel,
-                    rendered.thread_name,
-                    rendered.header,
-                    rendered.messages,
-                    nonce=nonce,
-                    minutes=minutes,
-                )
-            ids = [
-                (await channel.send(text, nonce=message_nonce(nonce, i))).id
-                for i, text in enumerate((rendered.header, *rendered.messages))
-            ]
-            thread_id = (
-                await self._open_thread(channel, ids[0], rendered.thread_name, minutes)
-                if self._threads
-                else None
-            )
-            log.debug(
-                "posted %s part %s to channel %s (%s messages, thread %s)",
-                serial.slug,
+            async with asyncio.timeout(self.post_timeout):
+                if isinstance(channel, discord.ForumChannel):
+                    return await self._forum_post(
+                        channel,
+                        rendered.thread_name,
+                        rendered.header,
+                        rendered.messages,
+                        nonce=nonce,
+                        minutes=minutes,
+                        resume=resume,
+                    )
+                texts = (rendered.header, *rendered.messages)
+                found = await self._already_posted(channel, texts) if resume else []
+                ids = [m.id for m in found]
+                for i in range(len(found), len(texts)):
+                    ids.append((await channel.send(texts[i], nonce=message_nonce(nonce, i))).id)
+                thread_id: int | None = None
+                if self._threads:
+                    existing = found[0].thread if found else None
+                    thread_id = (
+                        existing.id
+                        if existing is not None
+                        else await self._open_thread(channel, ids[0], rendered.thread_name, minutes)
+                    )
+        if found:
+            log.info(
+                "part %s of %s was already in channel %s (%s of %s messages); posted the rest",
                 part.index,
+                serial.slug,
                 channel.id,
-                len(ids),
-                thread_id,
+                len(found),
+                len(texts),
             )
-            return Delivered(message_ids=tuple(ids), thread_id=thread_id)
+        log.debug(
+            "posted %s part %s to channel %s (%s messages, thread %s)",
+            serial.slug,
+            part.index,
+            channel.id,
+            len(ids),
+            thread_id,
+        )
+        return Delivered(message_ids=tuple(ids), thread_id=thread_id)
 
     async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+        """The closing message, unless the channel's last installment message already is it (an
+        earlier attempt got through, however long ago)."""
         text = render_end(serial, limit=MESSAGE_MAX)
         channel = await self._channel(subscription.channel_id)
         with self._translate(channel):
-            if isinstance(channel, discord.ForumChannel):
-                name = f"{serial.story.title} · The End"[:100]
-                minutes = subscription.thread_archive_minutes or self._auto_archive_minutes
-                await self._forum_post(channel, name, text, (), nonce=nonce, minutes=minutes)
-            else:
-                await channel.send(text, nonce=message_nonce(nonce, 0))
+            async with asyncio.timeout(self.post_timeout):
+                if isinstance(channel, discord.ForumChannel):
+                    name = f"{serial.story.title} · The End"[:100]
+                    minutes = subscription.thread_archive_minutes or self._auto_archive_minutes
+                    await self._forum_post(
+                        channel, name, text, (), nonce=nonce, minutes=minutes, resume=True
+                    )
+                elif await self._already_posted(channel, (text,)):
+                    log.info("channel %s already has the closing message", channel.id)
+                else:
+                    await channel.send(text, nonce=message_nonce(nonce, 0))
 
     async def post_notice(self, subscription: Subscription, text: str) -> None:
         """Say it in the channel; where that is impossible (a forum, lost permissions, a deleted
@@ -149,6 +206,37 @@ class DiscordPoster:
             raise ChannelGone(f"channel {channel_id} is no longer a text or forum channel")
         return channel
 
+    async def _already_posted(
+        self, channel: discord.TextChannel | discord.Thread, texts: Sequence[str]
+    ) -> list[discord.Message]:
+        """The messages of ``texts`` (an installment, its opening message first) that the bot
+        already posted in ``channel``, in order: the start of ``texts`` found after the bot's
+        last installment opening. Other messages in between (readers, answers to commands,
+        notices) do not matter."""
+        me = self._client.user
+        if me is None:
+            return []
+        wanted = [t.strip() for t in texts]
+        ours: list[discord.Message] = []
+        async for message in channel.history(limit=HISTORY_SCAN):  # newest first
+            if (
+                message.author.id != me.id
+                or message.type is not discord.MessageType.default
+                or message.interaction_metadata is not None
+            ):
+                continue
+            ours.append(message)
+            if is_installment_start(message.content):
+                break
+        ours.reverse()
+        if not ours or ours[0].content.strip() != wanted[0]:
+            return []
+        found = [ours[0]]
+        for message in ours[1:]:
+            if len(found) < len(wanted) and message.content.strip() == wanted[len(found)]:
+                found.append(message)
+        return found
+
     async def _open_thread(
         self, channel: discord.TextChannel, message_id: int, name: str, minutes: int
     ) -> int:
@@ -173,8 +261,10 @@ class DiscordPoster:
         *,
         nonce: str,
         minutes: int,
+        resume: bool = False,
     ) -> Delivered:
-        thread = self._recent_post(forum, name)
+        thread = await self._recent_post(forum, name, resume=resume)
+        found: list[discord.Message] = []
         if thread is None:
             thread, _ = await forum.create_thread(
                 name=name,
@@ -183,25 +273,41 @@ class DiscordPoster:
             )
         else:
             log.info(
-                "forum %s already has post %r from a moment ago; continuing it", forum.id, name
+                "forum %s already has post %r from an earlier attempt; continuing it",
+                forum.id,
+                name,
             )
+            if messages:
+                # The starter message is the post itself; look for the rest after it.
+                found = (await self._already_posted(thread, (header, *messages)))[1:]
         ids = [thread.id]  # a forum post's starter message shares the thread's id
-        for i, text in enumerate(messages, start=1):
-            ids.append((await thread.send(text, nonce=message_nonce(nonce, i))).id)
+        ids.extend(m.id for m in found)
+        for i in range(len(found) + 1, len(messages) + 1):
+            ids.append((await thread.send(messages[i - 1], nonce=message_nonce(nonce, i))).id)
         return Delivered(message_ids=tuple(ids), thread_id=thread.id)
 
-    def _recent_post(self, forum: discord.ForumChannel, name: str) -> discord.Thread | None:
-        """Our own post with this name made within the repeat window, if any. Forum posts cannot
-        carry a nonce, so this is how a repeat after a crash avoids a second post."""
+    async def _recent_post(
+        self, forum: discord.ForumChannel, name: str, *, resume: bool = False
+    ) -> discord.Thread | None:
+        """Our own post with this name that an earlier attempt made, if any. Forum posts cannot
+        carry a nonce: a post with this name made within the repeat window is taken to be ours,
+        and when resuming, so is the bot's newest active post, whatever its age, if it has this
+        name."""
         me = self._client.user
+        if me is None:
+            return None
+        threads = {t.id: t for t in forum.threads}
+        if resume:
+            # Start-up repairs run before the gateway has filled the cache: ask Discord.
+            for thread in await forum.guild.active_threads():
+                if thread.parent_id == forum.id:
+                    threads.setdefault(thread.id, thread)
+        own = sorted((t for t in threads.values() if t.owner_id == me.id), key=lambda t: t.id)
+        if resume and own and own[-1].name == name:
+            return own[-1]
         cutoff = discord.utils.utcnow() - REPEAT_WINDOW
-        for thread in forum.threads:
-            if (
-                thread.name == name
-                and me is not None
-                and thread.owner_id == me.id
-                and discord.utils.snowflake_time(thread.id) >= cutoff
-            ):
+        for thread in own:
+            if thread.name == name and discord.utils.snowflake_time(thread.id) >= cutoff:
                 return thread
         return None
 
