@@ -103,9 +103,10 @@ class SerialBot(discord.Client):
             await self._scheduler.pause_guild(guild.id, "the bot was removed from the server")
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        if self._scheduler is None or await self._scheduler.subscription(channel.id) is None:
-            return
-        await self._scheduler.pause(channel.id, "the channel was deleted")
+        # Paused at once, and the server told once (in its system channel), rather than finding
+        # out at the next post with a failing request.
+        if self._scheduler is not None:
+            await self._scheduler.pause_unreachable(channel.id, f"#{channel.name} was deleted")
 
     async def _sync_commands(self) -> None:
         """Sync only when the command definitions (or their target) changed: command creation
