@@ -3,6 +3,7 @@ databases full of subscriptions, and a poster that posts nothing."""
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -24,7 +25,10 @@ _FUNCTION_WORDS = ("the", "and", "a", "of", "to", "in", "she", "he", "it", "was"
 _ORNAMENTS = ("* * *", "***", "#", "~")
 
 
-def _vocabulary(rng: random.Random, size: int = 3000) -> tuple[list[str], list[float]]:
+@functools.cache
+def _vocabulary(size: int = 3000) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Made-up words with Zipf-like cumulative weights; the same for every story."""
+    rng = random.Random(0)
     words = list(_FUNCTION_WORDS)
     seen = set(words)
     while len(words) < size:
@@ -42,19 +46,19 @@ def _vocabulary(rng: random.Random, size: int = 3000) -> tuple[list[str], list[f
     for weight in weights:
         total += weight
         cumulative.append(total)
-    return words, cumulative
+    return tuple(words), tuple(cumulative)
 
 
 class _Prose:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.words, self._cumulative = _vocabulary(self.rng)
+        self.words, self._cumulative = _vocabulary()
         self._pool: list[str] = []
 
     def _take(self, count: int) -> list[str]:
         if len(self._pool) < count:
             self._pool.extend(
-                self.rng.choices(self.words, cum_weights=self._cumulative, k=max(count, 65536))
+                self.rng.choices(self.words, cum_weights=self._cumulative, k=max(count, 4096))
             )
         taken = self._pool[-count:]
         del self._pool[-count:]

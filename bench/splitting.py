@@ -105,7 +105,7 @@ def figures(runs: Sequence[SplitRun]) -> list[Figure]:
             Figure(
                 NAME,
                 f"{r.size_bytes / MB:.1f} MB novel: peak memory (tracemalloc)",
-                f"{r.peak_bytes / 2**20:.1f} MiB ({r.peak_per_byte:.1f} B per input byte)",
+                f"{r.peak_bytes / MB:.1f} MB ({r.peak_per_byte:.1f} B per input byte)",
             )
         )
     if len(runs) > 1:

@@ -1,0 +1,56 @@
+"""The benchmark scripts still run: each, at tiny sizes, produces its figures and a table. Speed
+is not asserted; ``python -m bench`` measures it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bench import (
+    Figure,
+    interactions,
+    memory,
+    posting,
+    render_report,
+    render_table,
+    scheduling,
+    splitting,
+)
+from bench.machine import describe
+
+TINY: dict[str, Callable[[], list[Figure]]] = {
+    "splitting": lambda: splitting.run((0.02, 0.04), repeats=1),
+    "scheduling": lambda: scheduling.run((60, 120), due=10),
+    "posting": lambda: posting.run((6,), seconds=None),
+    "interactions": lambda: interactions.run(3, channels=2),
+    "memory": lambda: memory.run(60, stories=2),
+}
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_benchmark_produces_its_figures_with_targets(name: str) -> None:
+    figures = TINY[name]()
+
+    assert figures
+    assert all(f.value for f in figures)
+    judged = [f for f in figures if f.passed is not None]
+    assert judged, "every benchmark judges at least one figure against its target"
+    assert all(f.target for f in judged)
+    table = render_table(figures)
+    assert all(f.name in table for f in figures)
+
+
+def test_report_names_the_machine_and_counts_targets_met() -> None:
+    figures = [
+        Figure("A", "fast", "1 ms", "< 2 ms", True),
+        Figure("A", "slow", "3 ms", "< 2 ms", False),
+        Figure("A", "context", "7"),
+    ]
+    machine = describe().line()
+
+    report = render_report(figures, machine=machine, mode="quick")
+
+    assert machine in report
+    assert "1 of 2 targets met" in report
+    assert "**miss**" in report
