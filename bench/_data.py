@@ -210,7 +210,12 @@ class Populated:
 
 
 async def populate(
-    store: Store, subscriptions: Iterable[NewSubscription], *, revision: str, now: datetime
+    store: Store,
+    subscriptions: Iterable[NewSubscription],
+    *,
+    revision: str,
+    now: datetime,
+    part_count: int | None = None,
 ) -> Populated:
     """Subscribe channels through the store's public method. The store has no bulk insert and
     each call is its own transaction, so this is the per-subscription rate a bot sees."""
@@ -231,6 +236,7 @@ async def populate(
             subscribed_by=1,
             thread_archive_minutes=None,
             now=now,
+            part_count=part_count,
         )
         count += 1
     return Populated(count, time.perf_counter() - started)

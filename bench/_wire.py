@@ -103,6 +103,7 @@ async def bot_on_double(
                 ),
                 revision=serial.story.revision,
                 now=clock_start,
+                part_count=len(serial.parts),
             )
             clock = ManualClock(clock_start)
             bot = SerialBot(

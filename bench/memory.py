@@ -188,6 +188,11 @@ def figures(r: MemoryRun) -> list[Figure]:
         ),
         Figure(
             NAME,
+            "library's cost per byte of story text (RSS growth ÷ text)",
+            f"{(r.rss_library - r.rss_imported) / r.library_bytes:.1f} B",
+        ),
+        Figure(
+            NAME,
             "library load; store open + scheduler start",
             f"{r.load_seconds:.1f} s; {r.start_seconds * 1000:.0f} ms",
         ),

@@ -143,7 +143,6 @@ async def _measure_size(
     previous: int,
     due: int,
     source: OneSerial,
-    revision: str,
     *,
     profile: bool,
 ) -> SizeRun:
@@ -154,7 +153,11 @@ async def _measure_size(
     store = await Store.open(path)
     try:
         added = await populate(
-            store, subscriptions(previous, size, level=level, due=due), revision=revision, now=T0
+            store,
+            subscriptions(previous, size, level=level, due=due),
+            revision=source.serial.story.revision,
+            now=T0,
+            part_count=len(source.serial.parts),
         )
     finally:
         await store.close()
@@ -232,7 +235,6 @@ async def _run(
                 previous,
                 due,
                 source,
-                serial.story.revision,
                 profile=profile and size == sizes[-1],
             )
         )
