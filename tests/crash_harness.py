@@ -151,11 +151,12 @@ class BotProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.returncode is None
 
-    def kill_now(self) -> None:
-        """SIGKILL, at once and without yielding (callable from inside a request handler)."""
+    def kill_now(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send ``sig`` (SIGKILL unless told), at once and without yielding, so that it can be
+        called from inside a request handler."""
         if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
+                os.kill(self.process.pid, sig)
 
     async def kill(self) -> None:
         self.kill_now()
@@ -178,12 +179,14 @@ class BotProcess:
 
 class KillSwitch:
     """Kills the bot when its ``countdown``-th posting request of this life reaches the double:
-    before the double acts on it (the request is lost) or after (the answer is lost)."""
+    before the double acts on it (the request is lost) or after (the answer is lost). With
+    ``sig=SIGTERM`` it asks the bot to stop instead, while that request is under way."""
 
     def __init__(self, double: DiscordDouble, bot: BotProcess) -> None:
         self._bot = bot
         self.countdown: int | None = None
         self.after = False
+        self.signal = signal.SIGKILL
         self.fired = asyncio.Event()
         original = double.rest._process
 
@@ -198,19 +201,20 @@ class KillSwitch:
             self.countdown = None
             if self.after:
                 response = await original(request, handler, record)
-                self._bot.kill_now()
+                self._bot.kill_now(self.signal)
             else:
-                self._bot.kill_now()
+                self._bot.kill_now(self.signal)
                 response = json_response({"message": "killed", "code": 0}, status=503)
             self.fired.set()
             return response
 
         double.rest._process = process  # type: ignore[method-assign]
 
-    def arm(self, countdown: int, *, after: bool) -> None:
+    def arm(self, countdown: int, *, after: bool, sig: signal.Signals = signal.SIGKILL) -> None:
         self.fired.clear()
         self.countdown = countdown
         self.after = after
+        self.signal = sig
 
     def disarm(self) -> None:
         self.countdown = None
