@@ -66,7 +66,18 @@ def _load_library(config: Config) -> Library:
     return library
 
 
+def _missing_stories(config: Config) -> str | None:
+    """Without its stories folder the bot could connect but never post: say so, to refuse
+    before connecting."""
+    if Path(config.stories).is_dir():
+        return None
+    where = config.source or "the configuration"
+    return f"{where}: stories: folder not found: {config.stories}"
+
+
 async def run(config: Config, token: str) -> int:
+    if (problem := _missing_stories(config)) is not None:
+        return _fail(problem, 2)
     library = _load_library(config)
     try:
         store = await Store.open(config.database)
