@@ -82,7 +82,7 @@ async def run(config: Config, token: str) -> int:
     try:
         store = await Store.open(config.database)
     except StoreError as error:
-        return _fail(str(error), 2)
+        return _fail(f"{config.source or 'the configuration'}: database: {error}", 2)
     async with store:
         bot = SerialBot(
             config=config,
