@@ -536,7 +536,7 @@ class Scheduler:
         serial = self._library.get(sub.slug)
         total = len(serial.parts) if serial is not None else None
         next_part = sub.next_part
-        if serial is not None and serial.story.revision != sub.revision:
+        if serial is not None and not _numbering_holds(sub, serial):
             next_part = _part_for_position(serial, sub.position)
         posted = next_part - 1 if total is None else min(next_part - 1, total)
         next_due = None if sub.paused or sub.completed else sub.next_due
@@ -901,9 +901,10 @@ class Scheduler:
         return _Result("paused", paused, reason=reason)
 
     async def _follow_revision(self, sub: Subscription, serial: Serial) -> Subscription:
-        """The story was edited since this channel's parts were numbered: continue from the
-        same place in the text, and tell the channel when its parts were renumbered."""
-        if serial.story.revision == sub.revision:
+        """The story was edited (or cut anew, with another part length) since this channel's
+        parts were numbered: continue from the same place in the text, and tell the channel when
+        its parts were renumbered."""
+        if _numbering_holds(sub, serial):
             return sub
         number = _part_for_position(serial, sub.position)
         total = len(serial.parts)
@@ -1027,6 +1028,18 @@ class Scheduler:
 @functools.lru_cache(maxsize=256)
 def _parse_cached(text: str) -> Schedule:
     return parse_schedule(text)
+
+
+def _numbering_holds(sub: Subscription, serial: Serial) -> bool:
+    """Whether the channel's part numbers still mean the same text: same revision, same number
+    of parts, and its next part still starts where its reading stopped."""
+    if serial.story.revision != sub.revision:
+        return False
+    if sub.part_count is not None and sub.part_count != len(serial.parts):
+        return False
+    if sub.next_part > len(serial.parts):
+        return True
+    return serial.part(sub.next_part).start == sub.position
 
 
 def _part_for_position(serial: Serial, position: int) -> int:

@@ -244,3 +244,18 @@ def _version_1_schema() -> tuple[str, ...]:
 
 def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+async def test_the_same_text_cut_anew_is_followed_by_position_too(bench: Bench) -> None:
+    # Another part length (a changed words_per_part) renumbers the parts without changing the
+    # text, so the revision stays the same.
+    await bench.subscribe()
+    await bench.run_until(datetime(2024, 3, 26, 20, tzinfo=UTC))
+    bench.library.serials["tale"] = make_serial(parts=20, paragraphs=20, revision="r1")
+    await bench.run_until(datetime(2024, 3, 27, 20, tzinfo=UTC))
+
+    assert bench.poster.parts(1) == [1, 2, 5]
+    [notice] = bench.poster.of("notice", 1)
+    assert "now has 20 parts (it had 10)" in (notice.text or "")
+    status = await bench.scheduler.status(1)
+    assert (status.next_part, status.parts_total) == (6, 20)
