@@ -34,7 +34,9 @@ class Figure:
 def render_table(figures: Iterable[Figure]) -> str:
     """A Markdown table, so the same text reads in a terminal and in the README."""
     rows = [("Benchmark", "Figure", "Value", "Target", "Result")]
-    rows += [(f.benchmark, f.name, f.value, f.target, f.result) for f in figures]
+    rows += [
+        tuple(_cell(c) for c in (f.benchmark, f.name, f.value, f.target, f.result)) for f in figures
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -42,6 +44,11 @@ def render_table(figures: Iterable[Figure]) -> str:
 
     divider = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(rows[0]), divider, *(line(r) for r in rows[1:])])
+
+
+def _cell(text: str) -> str:
+    # A bar would end the cell early in Markdown.
+    return text.replace("|", "/")
 
 
 def render_report(figures: Iterable[Figure], *, machine: str, mode: str) -> str:
