@@ -323,3 +323,16 @@ async def test_sigterm_at_random_points_never_leaves_a_delivery_half_recorded(
 async def _fired_or_timeout(switch: KillSwitch, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(switch.fired.wait(), seconds)
+
+
+async def test_a_lost_gateway_connection_does_not_hold_up_a_post(
+    discord_double: DiscordDouble, tmp_path: Path, library: Path
+) -> None:
+    async with running_bot(discord_double, tmp_path) as harness:
+        await harness.subscribe("lighthouse")
+        await discord_double.drop_gateway(resume=False)
+        await harness.until_first_post()
+
+        assert await harness.bot.scheduler.posted_part(harness.general, 1) is not None
+        assert len(discord_double.threads(harness.general)) == 1
+        await discord_double.wait_until_connected(10)

@@ -47,8 +47,9 @@ NONCE_MAX = 25
 REPEAT_WINDOW = timedelta(minutes=2)
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 MESSAGE_MAX = 2000
-# How far back a repeated post looks for what an earlier attempt posted: one page of history.
-HISTORY_SCAN = 100
+# How far back a repeated post looks for what an earlier attempt posted. The look stops at the
+# bot's last installment opening, which is nearly always on the first page of 100.
+HISTORY_SCAN = 500
 POST_TIMEOUT_SECONDS = 120.0
 
 _UNKNOWN_CHANNEL = 10003
