@@ -9,8 +9,12 @@ Delivery is recorded so that a part reaches a channel once:
 3. In one transaction the delivery becomes "posted" and the subscription moves past the part.
 
 A crash between 1 and 3 leaves the delivery pending; ``start`` sends it again with the same nonce
-before anything else. Passing failures are retried with backoff, keeping the regular schedule;
-a missing channel or permission pauses the subscription and says so once, never retrying in a loop.
+before anything else. Every attempt after the first is counted, and a poster that can
+(``ResumingPoster``) is asked to resume the part: to look for what an earlier attempt already
+posted, for when Discord no longer remembers the nonce. ``stop`` lets every post under way finish
+and be recorded, so only a hard kill leaves a delivery pending. Passing failures are retried with
+backoff, keeping the regular schedule; a missing channel or permission pauses the subscription
+and says so once, never retrying in a loop.
 
 Timing per subscription: ``slot_due`` is the regular slot the next part belongs to, ``next_due``
 when the scheduler acts next (equal to the slot, except while retrying or catching up).
