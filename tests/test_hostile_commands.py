@@ -151,11 +151,6 @@ async def test_hostile_text_in_options_is_answered_without_pinging_anyone(
     assert [m for m in double.messages(harness.general) if m.would_ping] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/serial subscribe echoes an unknown story name whole; over 2,000 characters the "
-    "answer is refused by Discord and the member sees a generic error",
-)
 async def test_an_unknown_story_name_longer_than_a_message_is_still_answered_with_the_list(
     harness: Harness,
 ) -> None:

@@ -237,7 +237,8 @@ class SerialCommands(app_commands.Group):
         if serial is None:
             await send_ephemeral(
                 interaction,
-                f"There is no story `{escape_markdown(story)}`. Pick one from the list as you "
+                f"There is no story `{escape_markdown(_shorten(story))}`. Pick one from the list "
+                "as you "
                 "type, or see `/serial stories`.",
             )
             return
@@ -514,3 +515,8 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
             text=f"and {len(serials) - shown} more: type in /serial subscribe to search"
         )
     return embed
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    # Options may be 6,000 characters long; an answer that echoes one must stay within 2,000.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
