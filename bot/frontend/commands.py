@@ -238,8 +238,7 @@ class SerialCommands(app_commands.Group):
             await send_ephemeral(
                 interaction,
                 f"There is no story `{escape_markdown(_shorten(story))}`. Pick one from the list "
-                "as you "
-                "type, or see `/serial stories`.",
+                "as you type, or see `/serial stories`.",
             )
             return
         if serial.story.meta.rating.age_restricted and not target.is_nsfw():
