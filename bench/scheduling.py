@@ -385,9 +385,9 @@ def figures(run: ScaleRun) -> list[Figure]:
     for s in sizes:
         largest = s is sizes[-1]
         shown = "; ".join(
-            f"{p}: {_ms(s.delivery[p][0])} ({_ms(s.delivery[p][1])})"
+            f"{p} {_ms(s.delivery[p][0])} ({_ms(s.delivery[p][1])})"
             if p in s.delivery
-            else f"{p}: n/a"
+            else f"{p} n/a"
             for p in PLACEMENTS
         )
         # Judged where the store's thread runs on another core than the event loop: the dearer
@@ -396,8 +396,8 @@ def figures(run: ScaleRun) -> list[Figure]:
         out.append(
             Figure(
                 NAME,
-                f"{_count(s.size)} subs: own work per delivery, CPU (wall), event loop and "
-                f"SQLite thread on one core or two (median of {ROUNDS} rounds of {s.delivered})",
+                f"{_count(s.size)} subs: own work per delivery, CPU (wall); loop and SQLite "
+                f"thread on one core or two ({ROUNDS} rounds of {s.delivered})",
                 shown,
                 f"< {TARGET_DELIVERY_MS:.0f} ms" if largest else "",
                 (
