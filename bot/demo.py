@@ -422,17 +422,6 @@ def _choose_story(config: Config, story: str | None) -> tuple[Library, Serial, b
     raise DemoError(f"no story '{slug}' in {config.stories} (stories there: {known})")
 
 
-def _settings(config: Config) -> SchedulerSettings:
-    return SchedulerSettings(
-        concurrency=config.concurrency,
-        next_cooldown=timedelta(minutes=config.next.cooldown_minutes),
-        next_quorum=config.next.quorum,
-        quorum_window=timedelta(minutes=config.next.quorum_window_minutes),
-        catch_up=config.catch_up.policy,
-        catch_up_cap=config.catch_up.cap,
-    )
-
-
 # --- running ---------------------------------------------------------------------------------
 
 
@@ -511,7 +500,7 @@ class _Demo:
             setup.library,
             poster,
             clock,
-            _settings(config),
+            SchedulerSettings.from_config(config),
             default_timezone=config.default_timezone,
         )
         self.scheduler, self.poster = scheduler, poster

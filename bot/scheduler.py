@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -39,6 +39,9 @@ from bot.poster import ChannelGone, Delivered, Poster, PostError, PostForbidden,
 from bot.schedule import Schedule, ScheduleError, estimate_finish, parse_schedule, parse_timezone
 from bot.store import CatchUp, Delivery, Store, Subscription, SubscriptionExists, Trigger
 from bot.story import Part, Serial
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 __all__ = [
     "THREAD_ARCHIVE_MINUTES",
@@ -95,6 +98,17 @@ class SchedulerSettings:
             raise ValueError(f"{', '.join(negative)} must not be negative")
         if self.retry_base <= timedelta(0) or self.retry_max < self.retry_base:
             raise ValueError("retry_base must be positive and retry_max at least retry_base")
+
+    @classmethod
+    def from_config(cls, config: Config) -> SchedulerSettings:
+        return cls(
+            concurrency=config.concurrency,
+            next_cooldown=timedelta(minutes=config.next.cooldown_minutes),
+            next_quorum=config.next.quorum,
+            quorum_window=timedelta(minutes=config.next.quorum_window_minutes),
+            catch_up=config.catch_up.policy,
+            catch_up_cap=config.catch_up.cap,
+        )
 
     def backoff(self, attempt: int) -> timedelta:
         """The wait before retry number ``attempt`` (1, 2, ...): doubling, capped."""

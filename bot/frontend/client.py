@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +22,6 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def _settings(config: Config) -> SchedulerSettings:
-    return SchedulerSettings(
-        concurrency=config.concurrency,
-        next_cooldown=timedelta(minutes=config.next.cooldown_minutes),
-        next_quorum=config.next.quorum,
-        quorum_window=timedelta(minutes=config.next.quorum_window_minutes),
-        catch_up=config.catch_up.policy,
-        catch_up_cap=config.catch_up.cap,
-    )
 
 
 class SerialBot(discord.Client):
@@ -82,7 +70,7 @@ class SerialBot(discord.Client):
             self.library,
             self.poster,
             self.clock,
-            _settings(self.config),
+            SchedulerSettings.from_config(self.config),
             default_timezone=self.config.default_timezone,
         )
         await self._scheduler.start()
