@@ -335,6 +335,9 @@ class RestApi:
 
     def _require_send(self, channel: Channel, payload: Json, files: int) -> None:
         world = self.world
+        if channel.type == ChannelType.dm:
+            self.double.direct.require_deliverable(channel)
+            return
         if channel.type == ChannelType.forum:
             raise ApiError(ErrorCode.CANNOT_SEND_IN_FORUM)
         if channel.type not in (ChannelType.text, ChannelType.news) and not channel.is_thread:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .actions import Actions
 from .commands import CommandRegistry, build_options, split_path
+from .components import DirectMessages, pressable
 from .errors import ApiError
 from .gateway import Gateway
 from .interactions import InteractionRoutes, InvokedInteraction
@@ -27,6 +28,7 @@ from .limits import (
     GUILD_CHANNELS_MAX,
     INTERACTION_DEADLINE_SECONDS,
     ChannelType,
+    Intent,
     InteractionType,
     MessageType,
     Permission,
@@ -123,6 +125,7 @@ class DiscordDouble:
         self.commands = CommandRegistry(self.world)
         self.rest = RestApi(self)
         self.interaction_routes = InteractionRoutes(self)
+        self.direct = DirectMessages(self)
         self.interaction_routes.deadline = interaction_deadline
         self.recommended_shards = recommended_shards
         self.requests: list[RequestRecord] = []
@@ -212,7 +215,8 @@ class DiscordDouble:
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self.rest.middleware], client_max_size=64 * 1024 * 1024)
-        for route in [*self.rest.routes(), *self.interaction_routes.routes()]:
+        routes = [*self.rest.routes(), *self.interaction_routes.routes(), *self.direct.routes()]
+        for route in routes:
             app.router.add_route(route.method, API_PREFIX + route.path, route.handler)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.not_found)
         app.router.add_get("/gateway/", self.gateway.handle)
@@ -585,9 +589,16 @@ class DiscordDouble:
         *,
         user_id: int | None = None,
         component_type: int = 2,
+        forged: bool = False,
     ) -> InvokedInteraction:
-        """A member presses a button (or uses a select) on one of the bot's messages."""
-        message = self.world.messages[message_id]
+        """A member presses a button (or uses a select) on one of the bot's messages. Only what
+        the message shows can be pressed (``ValueError`` otherwise); ``forged=True`` sends any
+        ``custom_id``, as a modified client could."""
+        message = self.world.messages.get(message_id)
+        if not forged:
+            pressable(message, custom_id)
+        if message is None:
+            raise ValueError(f"message {message_id} is gone: nobody can press its buttons")
         user_id = user_id or self.reader_id
         await self.gateway.wait_connected(message.guild_id, 5.0)
         record = self.interaction_routes.create(
@@ -604,6 +615,33 @@ class DiscordDouble:
             "INTERACTION_CREATE", record.payload, guild_id=message.guild_id, intent=0
         )
         return record
+
+    def close_dms(self, user_id: int) -> None:
+        """The member stops accepting DMs from the bot: sends to them get 403 50007."""
+        self.direct.closed.add(user_id)
+
+    def dms(self, user_id: int) -> list[Message]:
+        """What the bot sent ``user_id`` by DM, oldest first."""
+        return self.direct.messages(user_id)
+
+    async def remove_member(self, user_id: int, *, guild_id: int | None = None) -> None:
+        """The member leaves the server (GUILD_MEMBER_REMOVE reaches only sessions with the
+        members intent); fetching them gives 404 10007 from then on."""
+        guild = self.world.guild(guild_id or self.guild_id)
+        guild.members.pop(user_id, None)
+        await self.gateway.dispatch(
+            "GUILD_MEMBER_REMOVE",
+            {"guild_id": str(guild.id), "user": self.world.users[user_id].to_dict()},
+            guild_id=guild.id,
+            intent=Intent.members,
+        )
+
+    async def delete_message(self, message_id: int) -> None:
+        """A moderator deletes a message (MESSAGE_DELETE; 404 10008 from then on)."""
+        message = self.world.messages.get(message_id)
+        if message is None:
+            raise ValueError(f"message {message_id} does not exist")
+        await self.actions.delete_message(message)
 
     async def post_as(self, user_id: int, channel_id: int, content: str) -> Message:
         """A member writes a message (in a channel or a thread)."""

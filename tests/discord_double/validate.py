@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .components import check_components
 from .errors import ApiError, FormErrors
 from .limits import (
     AUTOCOMPLETE_CHOICES_MAX,
@@ -127,6 +128,7 @@ def check_message_body(
                     "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
                     f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
                 )
+    check_components(errors, payload.get("components"), prefix)
     errors.raise_if_any()
     if edit:
         return
