@@ -1,0 +1,143 @@
+"""What the scheduler answers and how it reads: the results front ends render, and every
+sentence the scheduler itself says to a channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.store import Subscription
+from bot.story import Serial
+
+
+@dataclass(frozen=True, slots=True)
+class NextOutcome:
+    """The answer to "post the next part now". ``posted`` is the part number, or ``None`` with
+    ``refused`` saying why (and ``retry_at`` when asking again will work). ``votes`` and
+    ``needed`` describe the quorum; both are 0 when the refusal had nothing to do with it."""
+
+    posted: int | None
+    refused: str | None = None
+    retry_at: datetime | None = None
+    votes: int = 0
+    needed: int = 0
+
+    @classmethod
+    def finished(cls, title: str) -> NextOutcome:
+        return cls(
+            None,
+            f"“{title}” is finished: every part has been posted. An admin can start it "
+            "again with /serial restart.",
+        )
+
+    @classmethod
+    def paused(cls, title: str, reason: str | None) -> NextOutcome:
+        return cls(
+            None,
+            f"“{title}” is paused ({reason or 'by an admin'}). An admin can "
+            "continue it with /serial resume.",
+        )
+
+    @classmethod
+    def cooling_down(cls, cooldown: timedelta, retry_at: datetime) -> NextOutcome:
+        return cls(
+            None,
+            "A part was posted on request a short while ago; the next one can be asked "
+            f"for {duration(cooldown)} after it.",
+            retry_at=retry_at,
+        )
+
+    @classmethod
+    def counted(cls, votes: int, needed: int, window: timedelta) -> NextOutcome:
+        return cls(
+            None,
+            f"Your request is counted. The next part comes early when {needed} readers "
+            f"ask within {duration(window)}.",
+            votes=votes,
+            needed=needed,
+        )
+
+    @classmethod
+    def after_delivery(
+        cls, result: DeliveryResult, title: str, votes: int, needed: int
+    ) -> NextOutcome:
+        """The answer once the requested delivery was tried."""
+        if result.kind == "posted":
+            return cls(result.part, votes=votes, needed=needed)
+        if result.kind == "retry":
+            return cls(
+                None,
+                "Discord did not take the part just now; it will be posted as soon as it does.",
+            )
+        if result.kind == "paused":
+            return cls(
+                None,
+                f"I could not post here ({result.reason}), so the serial is paused. An admin "
+                "can continue it with /serial resume once that is fixed.",
+            )
+        if result.kind == "finished":
+            return cls(None, f"“{title}” has no more parts.")
+        return cls(None, "The bot is shutting down; ask again in a minute.")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    """Where a channel is in its serial. ``parts_posted`` counts the parts before the next one
+    (the channel's progress); ``next_due`` is ``None`` while paused or once finished."""
+
+    subscription: Subscription
+    serial: Serial | None
+    parts_posted: int
+    parts_total: int | None
+    next_part: int
+    next_due: datetime | None
+    finish_estimate: datetime | None
+
+
+DeliveryKind = Literal["posted", "retry", "paused", "finished", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What one attempt to post to a channel came to."""
+
+    kind: DeliveryKind
+    subscription: Subscription | None
+    part: int | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+
+
+def paused_notice(title: str, reason: str) -> str:
+    return (
+        f"The serial “{title}” is paused: {reason}. An admin can continue it with "
+        "/serial resume once that is fixed."
+    )
+
+
+def renumbered_notice(serial: Serial, before: Subscription, number: int) -> str:
+    title = serial.story.title
+    total = len(serial.parts)
+    had = f" (it had {before.part_count})" if before.part_count is not None else ""
+    if number > total:
+        where = "This channel has already received all of its text."
+    elif number == before.next_part:
+        where = f"This channel continues with part {number}, where it left off in the text."
+    else:
+        where = (
+            f"This channel continues where it left off in the text, which is now part {number} "
+            f"(it was part {before.next_part})."
+        )
+    parts = "part" if total == 1 else "parts"
+    return f"“{title}” was edited and now has {total} {parts}{had}. {where}"
+
+
+def duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(span.total_seconds())} seconds"
+    if minutes < 120 or minutes % 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    return f"{hours} hours"

@@ -1,0 +1,293 @@
+"""Posting one channel's due part so that it reaches the channel once: record, send, complete;
+and what a failure means (retry with backoff, or pause and say so once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import weakref
+from collections.abc import Iterator
+
+from bot.clock import Clock
+from bot.poster import ChannelGone, Delivered, Poster, PostError, PostForbidden, ResumingPoster
+from bot.schedule import ScheduleError
+from bot.scheduler._answers import DeliveryResult, paused_notice, renumbered_notice
+from bot.scheduler._settings import SchedulerSettings, SerialSource
+from bot.scheduler._timing import after_post, numbering_holds, part_for_position, timing
+from bot.store import Delivery, Store, Subscription, Trigger
+from bot.story import Part, Serial
+
+log = logging.getLogger(__name__)
+
+NONCE_LENGTH = 25  # Discord's limit for a message nonce
+
+
+def delivery_nonce(
+    channel_id: int,
+    slug: str,
+    revision: str,
+    part: int,
+    *,
+    subscription_id: int = 0,
+    run: int = 0,
+) -> str:
+    """The nonce a part is posted with: the same inputs always give the same 25 characters.
+    ``part`` 0 stands for the closing message. ``subscription_id`` and ``run`` tell apart readings
+    of the same story in the same channel (a new subscription, a restart)."""
+    key = f"{channel_id}\x1f{slug}\x1f{revision}\x1f{part}\x1f{subscription_id}\x1f{run}"
+    digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    return ("s" + digest)[:NONCE_LENGTH]
+
+
+class Courier:
+    """Delivers parts, one channel at a time (a lock per channel) and at most ``concurrency``
+    posts at once. Also counts the posts made outside the loop, which a stop waits for."""
+
+    def __init__(
+        self,
+        store: Store,
+        library: SerialSource,
+        poster: Poster,
+        clock: Clock,
+        settings: SchedulerSettings,
+    ) -> None:
+        self._store = store
+        self._library = library
+        self._poster = poster
+        self._clock = clock
+        self._settings = settings
+        self._posting = asyncio.Semaphore(settings.concurrency)
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.stopping = False
+        # Posts made outside the loop (requests, start-up repairs), which stop() also waits for.
+        self._outside = 0
+        self._no_outside = asyncio.Event()
+        self._no_outside.set()
+
+    def lock(self, channel_id: int) -> asyncio.Lock:
+        lock = self._locks.get(channel_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[channel_id] = lock
+        return lock
+
+    @contextlib.contextmanager
+    def outside_loop(self) -> Iterator[None]:
+        self._outside += 1
+        self._no_outside.clear()
+        try:
+            yield
+        finally:
+            self._outside -= 1
+            if not self._outside:
+                self._no_outside.set()
+
+    async def outside_done(self) -> None:
+        await self._no_outside.wait()
+
+    async def repair(self) -> None:
+        """Finish the deliveries a crash left pending, with the nonces they were begun with."""
+        pending = await self._store.pending_deliveries()
+        if not pending:
+            return
+        log.info("Finishing %s deliveries left pending by the last run", len(pending))
+
+        async def finish(delivery: Delivery) -> None:
+            try:
+                await self.deliver(delivery.channel_id, delivery.trigger, only_if_due=False)
+            except Exception:
+                log.exception("Could not finish the pending delivery %s", delivery)
+
+        await asyncio.gather(*(finish(d) for d in pending))
+
+    async def deliver(
+        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+    ) -> DeliveryResult:
+        async with self.lock(channel_id):
+            return await self.deliver_locked(channel_id, trigger, only_if_due=only_if_due)
+
+    async def deliver_locked(
+        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+    ) -> DeliveryResult:
+        sub = await self._ready(channel_id, only_if_due=only_if_due)
+        if sub is None:
+            return DeliveryResult("skipped", None)
+        async with self._posting:
+            # Read again: waiting for a turn can take a while, and a pause does not wait.
+            sub = await self._ready(channel_id, only_if_due=only_if_due)
+            if sub is None or self.stopping:
+                return DeliveryResult("skipped", sub)
+            now = self._clock.now()
+            serial = self._library.get(sub.slug)
+            if serial is None:
+                return await self.pause(
+                    sub, None, f"the story “{sub.slug}” is no longer in the library"
+                )
+            try:
+                schedule, zone = timing(sub)
+            except ScheduleError as exc:
+                return await self.pause(sub, serial, f"its schedule no longer works: {exc}")
+            sub = await self._follow_revision(sub, serial)
+            if sub.next_part > len(serial.parts):
+                return await self._close(sub, serial)
+            number = sub.next_part
+            part = serial.part(number)
+            nonce = delivery_nonce(
+                sub.channel_id,
+                sub.slug,
+                sub.revision,
+                number,
+                subscription_id=sub.id,
+                run=sub.run,
+            )
+            delivery = await self._store.begin_delivery(
+                sub, part=number, nonce=nonce, trigger=trigger, now=now
+            )
+            if delivery.state != "pending":
+                raise RuntimeError(
+                    f"channel {channel_id} is at part {number}, which is already recorded posted"
+                )
+            outcome = await self._send(sub, serial, part, delivery)
+            if isinstance(outcome, DeliveryResult):
+                return outcome
+            now = self._clock.now()
+            slot, due = after_post(sub, schedule, zone, now, self._settings)
+            last = number >= len(serial.parts)
+            sub = await self._store.complete_delivery(
+                delivery.id,
+                subscription_id=sub.id,
+                part=number,
+                message_ids=outcome.message_ids,
+                thread_id=outcome.thread_id,
+                posted_at=now,
+                next_part=number + 1,
+                position=part.end,
+                slot_due=slot,
+                # After the last part the closing message is due at once (also after a crash).
+                next_due=now if last else due,
+            )
+            log.info(
+                "Posted part %s of %s to channel %s (%s)",
+                number,
+                len(serial.parts),
+                channel_id,
+                delivery.trigger,
+            )
+            if last:
+                await self._close(sub, serial)
+            return DeliveryResult("posted", sub, part=number)
+
+    async def _ready(self, channel_id: int, *, only_if_due: bool) -> Subscription | None:
+        """The channel's subscription if it is running (and due, when asked)."""
+        sub = await self._store.subscription(channel_id)
+        if sub is None or sub.paused or sub.completed:
+            return None
+        if only_if_due and (sub.next_due is None or sub.next_due > self._clock.now()):
+            return None
+        return sub
+
+    async def _send(
+        self, sub: Subscription, serial: Serial, part: Part, delivery: Delivery
+    ) -> Delivered | DeliveryResult:
+        poster = self._poster
+        try:
+            if delivery.attempts > 1 and isinstance(poster, ResumingPoster):
+                # An earlier attempt may have posted some of the part, longer ago than the
+                # nonce still protects: let the poster look before it sends.
+                return await poster.resume_part(sub, serial, part, nonce=delivery.nonce)
+            return await poster.post_part(sub, serial, part, nonce=delivery.nonce)
+        except (PostForbidden, ChannelGone) as exc:
+            return await self.pause(sub, serial, exc.reason)
+        except PostError as exc:  # PostTransient, or a kind we do not know: back off and retry
+            return await self._retry(sub, f"part {delivery.part}", exc.reason)
+        except Exception as exc:
+            log.exception(
+                "The poster failed on part %s for channel %s", delivery.part, sub.channel_id
+            )
+            return await self._retry(sub, f"part {delivery.part}", repr(exc))
+
+    async def _close(self, sub: Subscription, serial: Serial) -> DeliveryResult:
+        """Post the closing message, then mark the serial complete."""
+        nonce = delivery_nonce(
+            sub.channel_id, sub.slug, sub.revision, 0, subscription_id=sub.id, run=sub.run
+        )
+        try:
+            await self._poster.post_end(sub, serial, nonce=nonce)
+        except (PostForbidden, ChannelGone) as exc:
+            return await self.pause(sub, serial, exc.reason)
+        except PostError as exc:
+            return await self._retry(sub, "the closing message", exc.reason)
+        except Exception as exc:
+            log.exception("The poster failed on the closing message for channel %s", sub.channel_id)
+            return await self._retry(sub, "the closing message", repr(exc))
+        done = await self._store.mark_completed(sub.id, self._clock.now())
+        log.info("Channel %s finished %s", sub.channel_id, sub.slug)
+        return DeliveryResult("finished", done)
+
+    async def _retry(self, sub: Subscription, what: str, reason: str) -> DeliveryResult:
+        now = self._clock.now()
+        attempt = sub.retry_count + 1
+        when = now + self._settings.backoff(attempt)
+        updated = await self._store.schedule_retry(
+            sub.id, retry_count=attempt, next_due=when, now=now
+        )
+        log.warning(
+            "Could not post %s to channel %s (%s); retry %s at %s",
+            what,
+            sub.channel_id,
+            reason,
+            attempt,
+            when.isoformat(),
+        )
+        return DeliveryResult("retry", updated, reason=reason, retry_at=when)
+
+    async def pause(self, sub: Subscription, serial: Serial | None, reason: str) -> DeliveryResult:
+        """Pause and say so once. Called with the channel's lock held."""
+        paused = await self._store.pause(sub.channel_id, reason, self._clock.now())
+        log.warning("Paused channel %s: %s", sub.channel_id, reason)
+        title = serial.story.title if serial is not None else sub.slug
+        await self._notify(paused or sub, paused_notice(title, reason))
+        return DeliveryResult("paused", paused, reason=reason)
+
+    async def _follow_revision(self, sub: Subscription, serial: Serial) -> Subscription:
+        """The story was edited (or cut anew, with another part length) since this channel's
+        parts were numbered: continue from the same place in the text, and tell the channel when
+        its parts were renumbered."""
+        if numbering_holds(sub, serial):
+            return sub
+        number = part_for_position(serial, sub.position)
+        total = len(serial.parts)
+        log.info(
+            "Story %s changed (revision %s -> %s, now %s parts): channel %s continues at part %s "
+            "(was part %s)",
+            sub.slug,
+            sub.revision,
+            serial.story.revision,
+            len(serial.parts),
+            sub.channel_id,
+            number,
+            sub.next_part,
+        )
+        updated = await self._store.remap_revision(
+            sub.id,
+            revision=serial.story.revision,
+            next_part=number,
+            now=self._clock.now(),
+            part_count=total,
+        )
+        assert updated is not None
+        changed = total != sub.part_count if sub.part_count is not None else number != sub.next_part
+        if changed:
+            await self._notify(updated, renumbered_notice(serial, sub, number))
+        return updated
+
+    async def _notify(self, sub: Subscription, text: str) -> None:
+        """Best effort: a notice that cannot be posted is logged, never a reason to stop."""
+        try:
+            await self._poster.post_notice(sub, text)
+        except PostError as exc:
+            log.info("Could not tell channel %s: %s", sub.channel_id, exc.reason)
+        except Exception:
+            log.exception("Could not tell channel %s", sub.channel_id)

@@ -1,0 +1,188 @@
+"""The loop: one supervised task sleeps until the earliest due subscription, wakes early when
+something changes, and hands each due channel to the courier, a bounded number at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.scheduler._delivery import Courier
+from bot.scheduler._settings import SchedulerSettings
+from bot.scheduler._timing import PAGE
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+_LOOP_RETRY = timedelta(seconds=5)
+_LOOP_RETRY_MAX = timedelta(minutes=5)
+
+
+class Loop:
+    def __init__(
+        self, store: Store, courier: Courier, clock: Clock, settings: SchedulerSettings
+    ) -> None:
+        self._store = store
+        self._courier = courier
+        self._clock = clock
+        self._settings = settings
+        # Channels whose post is under way, and when the loop may next touch channels that failed
+        # in a way the store could not record.
+        self._inflight: dict[int, asyncio.Task[datetime | None]] = {}
+        self._holdoff: dict[int, datetime] = {}
+        self._failures: dict[int, int] = {}
+        self._max_inflight = max(64, settings.concurrency * 16)
+        self._capped = False
+        self._planned: datetime | None = None
+        self._wake_event = asyncio.Event()
+        self._parked = False
+        self._parked_signal = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="serial-scheduler")
+        self._task.add_done_callback(self._loop_ended)
+
+    async def stop(self) -> None:
+        """End the loop, then let every post it started finish and be recorded."""
+        task, self._task = self._task, None
+        self._wake_event.set()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()))
+
+    def wake(self) -> None:
+        self._wake_event.set()
+
+    async def idle(self) -> None:
+        """Return once the loop is waiting, no post is under way and nothing is due now."""
+        while self.running:
+            signal = self._parked_signal
+            await asyncio.sleep(0)
+            if self._parked and not self._inflight and not self._wake_event.is_set():
+                now = self._clock.now()
+                due = await self._store.due(now, len(self._holdoff) + 1)
+                waiting = any(self._holdoff.get(s.channel_id, now) <= now for s in due)
+                if not waiting and self._parked and not self._inflight:
+                    return
+                self.wake()
+            await signal.wait()
+
+    def signal_parked(self) -> None:
+        signal, self._parked_signal = self._parked_signal, asyncio.Event()
+        signal.set()
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._courier.stopping:
+            try:
+                self._wake_event.clear()
+                until = await self._dispatch_due()
+                failures = 0
+            except Exception:
+                failures += 1
+                delay = min(_LOOP_RETRY * 2 ** min(failures - 1, 10), _LOOP_RETRY_MAX)
+                log.exception(
+                    "The scheduler loop failed (%s in a row); trying again in %s", failures, delay
+                )
+                until = self._clock.now() + delay
+            if self._courier.stopping:
+                break
+            self._planned = until
+            try:
+                await self._park(until)
+            except Exception:
+                log.exception("The scheduler could not wait for the next due time")
+                await asyncio.sleep(1)
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            log.warning("The scheduler loop was cancelled")
+        elif (error := task.exception()) is not None:
+            log.critical("The scheduler loop died", exc_info=error)
+        elif not self._courier.stopping:
+            log.error("The scheduler loop ended without being stopped")
+
+    async def _dispatch_due(self) -> datetime | None:
+        """Start a post for every due channel not already busy; return when to look again."""
+        now = self._clock.now()
+        self._holdoff = {c: t for c, t in self._holdoff.items() if t > now}
+        capped = False
+        after: tuple[datetime, int] | None = None
+        while not capped:
+            batch = await self._store.due(now, PAGE, after=after)
+            for sub in batch:
+                if sub.channel_id in self._inflight or sub.channel_id in self._holdoff:
+                    continue
+                if len(self._inflight) >= self._max_inflight:
+                    capped = True
+                    break
+                self._dispatch(sub.channel_id)
+            if len(batch) < PAGE:
+                break
+            last = batch[-1]
+            assert last.next_due is not None
+            after = (last.next_due, last.id)
+        self._capped = capped
+        upcoming = await self._store.next_due_after(now)
+        times = [t for t in (upcoming, *self._holdoff.values()) if t is not None]
+        return min(times, default=None)
+
+    def _dispatch(self, channel_id: int) -> None:
+        task = asyncio.create_task(self._scheduled(channel_id), name=f"serial-post-{channel_id}")
+        self._inflight[channel_id] = task
+        task.add_done_callback(functools.partial(self._post_done, channel_id))
+
+    async def _scheduled(self, channel_id: int) -> datetime | None:
+        """One due channel; never raises. Returns the channel's next due time, if known."""
+        try:
+            result = await self._courier.deliver(channel_id, "schedule", only_if_due=True)
+        except Exception:
+            failures = self._failures.get(channel_id, 0) + 1
+            self._failures[channel_id] = failures
+            delay = self._settings.backoff(failures)
+            log.exception(
+                "Posting to channel %s failed unexpectedly; trying again in %s", channel_id, delay
+            )
+            until = self._clock.now() + delay
+            self._holdoff[channel_id] = until
+            return until
+        self._failures.pop(channel_id, None)
+        sub = result.subscription
+        return sub.next_due if sub is not None and not sub.paused else None
+
+    def _post_done(self, channel_id: int, task: asyncio.Task[datetime | None]) -> None:
+        self._inflight.pop(channel_id, None)
+        next_due = None if task.cancelled() else task.result()
+        low = self._capped and len(self._inflight) <= self._max_inflight // 2
+        sooner = next_due is not None and (self._planned is None or next_due < self._planned)
+        if low or sooner or not self._inflight:
+            self._wake_event.set()
+
+    async def _park(self, until: datetime | None) -> None:
+        self._parked = True
+        self.signal_parked()
+        waiter = asyncio.ensure_future(self._wake_event.wait())
+        waits: set[asyncio.Future[None]] = {waiter}
+        if until is not None:
+            waits.add(asyncio.ensure_future(self._clock.sleep_until(until)))
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                if not future.cancelled() and (error := future.exception()) is not None:
+                    raise error
+        finally:
+            self._parked = False
+            for future in waits:
+                future.cancel()
