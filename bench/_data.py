@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.library import load_story, make_serial
-from bot.poster import Delivered
-from bot.store import Store, Subscription
+from bot.poster import Delivered, Destination
+from bot.store import Store
 from bot.story import Part, Serial
 
 _ONSETS = ("b", "br", "c", "ch", "d", "f", "g", "gr", "h", "l", "m", "n", "p", "r", "s", "st",
@@ -178,15 +178,15 @@ class NoopPoster:
         self.notices = 0
 
     async def post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
         self.parts += 1
-        return Delivered(message_ids=(subscription.channel_id + part.index,), thread_id=None)
+        return Delivered(message_ids=(destination.channel_id + part.index,), thread_id=None)
 
-    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+    async def post_end(self, destination: Destination, serial: Serial, *, nonce: str) -> None:
         self.ends += 1
 
-    async def post_notice(self, subscription: Subscription, text: str) -> None:
+    async def post_notice(self, destination: Destination, text: str) -> None:
         self.notices += 1
 
 

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, ScaledClock
 from bot.config import Config, ConfigError, load_config
 from bot.library import STORY_SUFFIXES, Library, StoryError, load_story, make_serial, slug_for
-from bot.poster import Delivered
+from bot.poster import Delivered, Destination
 from bot.render import format_duration, render_end, render_part, status_bar
 from bot.schedule import ScheduleError, parse_schedule
 from bot.scheduler import (
@@ -196,8 +196,11 @@ class ConsolePoster:
         threads: bool = True,
         archive_minutes: int = 1440,
         held: bool = False,
+        timezone: str = "UTC",
     ) -> None:
         self.console = console
+        # The channel's timezone, for the time shown on each post.
+        self.timezone = timezone
         self.clock = clock
         self.channel_name = channel_name
         self.threads = threads
@@ -210,20 +213,20 @@ class ConsolePoster:
         self._ids = itertools.count(1_000_001)
 
     async def post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
         await self._released.wait()
         rendered = render_part(serial, part)
         messages = (rendered.header, *rendered.messages)
         out = self.console
         out.write()
-        out.write(self._banner(subscription, f"Part {part.index} of {len(serial.parts)}"))
+        out.write(self._banner(f"Part {part.index} of {len(serial.parts)}"))
         ids = tuple(next(self._ids) for _ in messages)
         self._messages(messages)
         thread_id: int | None = None
         if self.threads:
             thread_id = ids[0]
-            minutes = subscription.thread_archive_minutes or self.archive_minutes
+            minutes = destination.thread_archive_minutes or self.archive_minutes
             archive = format_duration(minutes * 60)
             out.write(
                 out.style(f"🧵 thread: {rendered.thread_name}", "36")
@@ -231,18 +234,18 @@ class ConsolePoster:
             )
         return Delivered(message_ids=ids, thread_id=thread_id)
 
-    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+    async def post_end(self, destination: Destination, serial: Serial, *, nonce: str) -> None:
         await self._released.wait()
         out = self.console
         out.write()
-        out.write(self._banner(subscription, "closing message"))
+        out.write(self._banner("closing message"))
         self._messages((render_end(serial),))
         self.ended.set()
 
-    async def post_notice(self, subscription: Subscription, text: str) -> None:
+    async def post_notice(self, destination: Destination, text: str) -> None:
         await self._released.wait()
         self.console.write()
-        self.console.write(self._banner(subscription, "notice"))
+        self.console.write(self._banner("notice"))
         self.console.write(self.console.style(f"📣 {text}", "33"))
 
     def release(self) -> None:
@@ -257,8 +260,8 @@ class ConsolePoster:
         self._messages((rendered.header, *rendered.messages))
         out.write(out.rule(char="┄"))
 
-    def _banner(self, subscription: Subscription, what: str) -> str:
-        when = _when(self.clock.now(), subscription.timezone)
+    def _banner(self, what: str) -> str:
+        when = _when(self.clock.now(), self.timezone)
         return self.console.rule(f"#{self.channel_name} · {what} · {when}", char="━", code="1")
 
     def _messages(self, messages: tuple[str, ...]) -> None:
@@ -494,6 +497,7 @@ class _Demo:
             held=True,
             threads=config.threads.enabled,
             archive_minutes=config.threads.auto_archive_minutes,
+            timezone=existing.timezone if existing is not None else config.default_timezone,
         )
         scheduler = Scheduler(
             store,
@@ -529,6 +533,7 @@ class _Demo:
             except (SerialError, ScheduleError) as error:
                 raise DemoError(str(error)) from None
             await self._introduce(serial, sub, clock, continuing=existing is not None)
+            poster.timezone = sub.timezone
             poster.release()
             stdin.start()
             commands = asyncio.create_task(self._commands(stdin), name="demo-commands")

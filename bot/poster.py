@@ -7,8 +7,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from bot.store import Subscription
     from bot.story import Part, Serial
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a post goes: the channel, the server it belongs to (where a notice falls back to),
+    and how long the threads opened there stay open (``None``: the poster's default)."""
+
+    guild_id: int
+    channel_id: int
+    thread_archive_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +48,17 @@ class PostTransient(PostError):
 
 class Poster(Protocol):
     async def post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
-        """Post ``part`` to the subscription's channel. ``nonce`` is deterministic for this
+        """Post ``part`` to the destination channel. ``nonce`` is deterministic for this
         (channel, story, part), so repeating a post after a crash does not duplicate it."""
         ...
 
-    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+    async def post_end(self, destination: Destination, serial: Serial, *, nonce: str) -> None:
         """Close the serial: "The End" and the story's summary, after the last part."""
         ...
 
-    async def post_notice(self, subscription: Subscription, text: str) -> None:
+    async def post_notice(self, destination: Destination, text: str) -> None:
         """A short message from the bot itself to the channel's admins and readers (a pause
         because permissions are missing, say). Best effort: may raise ``PostError``."""
         ...
@@ -61,7 +70,7 @@ class ResumingPoster(Poster, Protocol):
     platform's own repeat protection (the nonce window) has run out."""
 
     async def resume_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
         """Like ``post_part``, for a part whose earlier attempt may have reached the channel in
         whole or in part: what is already there is kept, and only the rest is posted."""

@@ -16,7 +16,8 @@ from bot.clock import ManualClock
 from bot.config import CommandSettings, Config, NextSettings
 from bot.frontend.client import SerialBot
 from bot.library import Library
-from bot.store import Store
+from bot.poster import Destination
+from bot.store import Store, Subscription
 from tests.discord_double import (
     FAST_GUILD_READY_TIMEOUT,
     DiscordDouble,
@@ -164,3 +165,8 @@ def stories_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "stories"
     folder.mkdir(exist_ok=True)
     return folder
+
+
+def destination_of(sub: Subscription) -> Destination:
+    """Where the scheduler posts a subscription's parts, for calling the poster directly."""
+    return Destination(sub.guild_id, sub.channel_id, sub.thread_archive_minutes)

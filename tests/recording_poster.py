@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.clock import Clock
-from bot.poster import Delivered
-from bot.store import Subscription
+from bot.poster import Delivered, Destination
 from bot.story import Part, Serial
 
 PostKind = Literal["part", "end", "notice"]
@@ -22,7 +21,6 @@ PostKind = Literal["part", "end", "notice"]
 class Post:
     kind: PostKind
     channel_id: int
-    slug: str
     part: int | None
     nonce: str | None
     at: datetime
@@ -65,23 +63,23 @@ class RecordingPoster:
     # --- the Poster protocol ---------------------------------------------------------------------
 
     async def post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
-        async with self._posting(subscription.channel_id):
-            self._maybe_fail("part", subscription.channel_id)
-            self._record("part", subscription, part.index, nonce)
+        async with self._posting(destination.channel_id):
+            self._maybe_fail("part", destination.channel_id)
+            self._record("part", destination, part.index, nonce)
             message = next(self._ids)
             return Delivered(message_ids=(message,), thread_id=message)
 
-    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
-        async with self._posting(subscription.channel_id):
-            self._maybe_fail("end", subscription.channel_id)
-            self._record("end", subscription, None, nonce)
+    async def post_end(self, destination: Destination, serial: Serial, *, nonce: str) -> None:
+        async with self._posting(destination.channel_id):
+            self._maybe_fail("end", destination.channel_id)
+            self._record("end", destination, None, nonce)
 
-    async def post_notice(self, subscription: Subscription, text: str) -> None:
-        async with self._posting(subscription.channel_id):
-            self._maybe_fail("notice", subscription.channel_id)
-            self._record("notice", subscription, None, None, text)
+    async def post_notice(self, destination: Destination, text: str) -> None:
+        async with self._posting(destination.channel_id):
+            self._maybe_fail("notice", destination.channel_id)
+            self._record("notice", destination, None, None, text)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -97,7 +95,7 @@ class RecordingPoster:
     def _record(
         self,
         kind: PostKind,
-        subscription: Subscription,
+        destination: Destination,
         part: int | None,
         nonce: str | None,
         text: str | None = None,
@@ -105,8 +103,7 @@ class RecordingPoster:
         self.posts.append(
             Post(
                 kind=kind,
-                channel_id=subscription.channel_id,
-                slug=subscription.slug,
+                channel_id=destination.channel_id,
                 part=part,
                 nonce=nonce,
                 at=self.clock.now(),

@@ -15,6 +15,7 @@ from tests.discord_double import DiscordDouble
 from tests.discord_double.limits import MESSAGE_CONTENT_MAX, ChannelType
 from tests.frontend_harness import (
     Harness,
+    destination_of,
     lighthouse_paragraphs,
     running_bot,
     stories_folder,
@@ -145,8 +146,12 @@ async def test_posting_a_part_again_with_the_same_nonce_does_not_duplicate_it(
         serial = harness.library.get("lighthouse")
         assert serial is not None
 
-        first = await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="n-part-1")
-        again = await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="n-part-1")
+        first = await harness.bot.poster.post_part(
+            destination_of(sub), serial, serial.part(1), nonce="n-part-1"
+        )
+        again = await harness.bot.poster.post_part(
+            destination_of(sub), serial, serial.part(1), nonce="n-part-1"
+        )
 
         assert again == first
         assert len(discord_double.threads(harness.general)) == 1
@@ -164,8 +169,12 @@ async def test_a_forum_post_repeated_soon_after_is_continued_not_duplicated(
         serial = harness.library.get("lighthouse")
         assert serial is not None
 
-        first = await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="forum-1")
-        again = await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="forum-1")
+        first = await harness.bot.poster.post_part(
+            destination_of(sub), serial, serial.part(1), nonce="forum-1"
+        )
+        again = await harness.bot.poster.post_part(
+            destination_of(sub), serial, serial.part(1), nonce="forum-1"
+        )
 
         assert again == first
         assert len(discord_double.threads(forum)) == 1
@@ -209,7 +218,9 @@ async def test_the_poster_maps_a_missing_permission_to_post_forbidden(
         await discord_double.revoke(harness.general, "create_public_threads")
 
         with pytest.raises(PostForbidden, match="Create Public Threads"):
-            await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="x")
+            await harness.bot.poster.post_part(
+                destination_of(sub), serial, serial.part(1), nonce="x"
+            )
 
 
 async def test_the_poster_maps_a_deleted_channel_to_channel_gone(
@@ -224,7 +235,9 @@ async def test_the_poster_maps_a_deleted_channel_to_channel_gone(
         await discord_double.delete_channel(harness.general)
 
         with pytest.raises(ChannelGone):
-            await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="x")
+            await harness.bot.poster.post_part(
+                destination_of(sub), serial, serial.part(1), nonce="x"
+            )
 
 
 async def test_the_poster_maps_a_server_error_to_a_transient_failure(
@@ -240,7 +253,9 @@ async def test_the_poster_maps_a_server_error_to_a_transient_failure(
         discord_double.fail_next("POST", rf"/channels/{harness.general}/messages$", status=503)
 
         with pytest.raises(PostTransient):
-            await harness.bot.poster.post_part(sub, serial, serial.part(1), nonce="x")
+            await harness.bot.poster.post_part(
+                destination_of(sub), serial, serial.part(1), nonce="x"
+            )
 
 
 async def test_a_server_error_is_retried_later_and_the_part_arrives_once(

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.frontend.poster import is_installment_start
-from bot.poster import PostTransient
+from bot.poster import Destination, PostTransient
 from bot.render import render_end, render_part
-from bot.store import Subscription
 from bot.story import Serial
 from tests.crash_harness import installment_posts
 from tests.discord_double import DiscordDouble
 from tests.discord_double.limits import NONCE_WINDOW_SECONDS
 from tests.frontend_harness import (
     Harness,
+    destination_of,
     lighthouse_paragraphs,
     running_bot,
     stories_folder,
@@ -37,12 +37,12 @@ def library(tmp_path: Path) -> Path:
 
 async def _subscribed(
     harness: Harness, channel_id: int | None = None
-) -> tuple[Subscription, Serial]:
+) -> tuple[Destination, Serial]:
     await harness.subscribe("lighthouse", channel_id=channel_id)
     sub = await harness.bot.scheduler.subscription(channel_id or harness.general)
     serial = harness.library.get("lighthouse")
     assert sub is not None and serial is not None
-    return sub, serial
+    return destination_of(sub), serial
 
 
 def test_installment_openings_are_told_from_text_and_notices(tmp_path: Path, library: Path) -> None:
@@ -66,18 +66,18 @@ async def test_a_thread_that_failed_is_opened_later_without_posting_the_text_aga
     discord_double: DiscordDouble, tmp_path: Path, library: Path
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
-        sub, serial = await _subscribed(harness)
+        to, serial = await _subscribed(harness)
         poster = harness.bot.poster
         discord_double.fail_next("POST", r"/messages/\d+/threads$", status=503)
         with pytest.raises(PostTransient):
-            await poster.post_part(sub, serial, serial.part(1), nonce="p1")
+            await poster.post_part(to, serial, serial.part(1), nonce="p1")
         sent = [m.id for m in installment_posts(discord_double, harness.general)]
         # Meanwhile readers talk and the bot says something else in the channel.
         await discord_double.post_as(discord_double.reader_id, harness.general, "Is that all?")
-        await poster.post_notice(sub, "A notice from the bot in between.")
+        await poster.post_notice(to, "A notice from the bot in between.")
         discord_double.advance_clock(LONG_AGO)
 
-        delivered = await poster.resume_part(sub, serial, serial.part(1), nonce="p1")
+        delivered = await poster.resume_part(to, serial, serial.part(1), nonce="p1")
 
         assert list(delivered.message_ids) == sent
         [thread] = discord_double.threads(harness.general)
@@ -115,12 +115,12 @@ async def test_the_closing_message_is_posted_once_however_long_apart_the_attempt
     discord_double: DiscordDouble, tmp_path: Path, library: Path
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
-        sub, serial = await _subscribed(harness)
+        to, serial = await _subscribed(harness)
         poster = harness.bot.poster
-        await poster.post_end(sub, serial, nonce="end")
+        await poster.post_end(to, serial, nonce="end")
         discord_double.advance_clock(LONG_AGO)
         await discord_double.post_as(discord_double.reader_id, harness.general, "Bravo!")
-        await poster.post_end(sub, serial, nonce="end")
+        await poster.post_end(to, serial, nonce="end")
 
         ends = [
             m
@@ -135,12 +135,12 @@ async def test_a_forum_post_half_made_is_continued_from_discord_when_the_cache_i
 ) -> None:
     forum = discord_double.channels["forum"]
     async with running_bot(discord_double, tmp_path) as harness:
-        sub, serial = await _subscribed(harness, forum)
+        to, serial = await _subscribed(harness, forum)
         poster = harness.bot.poster
         # The post is made; the text after its opening message is made but its answer is lost.
         discord_double.fail_next("POST", r"^/channels/\d+/messages$", status=503, commit=True)
         with pytest.raises(PostTransient):
-            await poster.post_part(sub, serial, serial.part(1), nonce="f1")
+            await poster.post_part(to, serial, serial.part(1), nonce="f1")
         [post] = discord_double.threads(forum)
         made = [m.id for m in discord_double.messages(post.id)]
         # As at start-up, before the gateway has told the bot about any thread.
@@ -148,7 +148,7 @@ async def test_a_forum_post_half_made_is_continued_from_discord_when_the_cache_i
             guild._threads.clear()
         discord_double.advance_clock(LONG_AGO)
 
-        delivered = await poster.resume_part(sub, serial, serial.part(1), nonce="f1")
+        delivered = await poster.resume_part(to, serial, serial.part(1), nonce="f1")
 
         assert discord_double.threads(forum) == [post]
         assert list(delivered.message_ids) == made

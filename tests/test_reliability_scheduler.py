@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.poster import Delivered, PostTransient, ResumingPoster
+from bot.poster import Delivered, Destination, PostTransient, ResumingPoster
 from bot.scheduler import SchedulerSettings
 from bot.store import SCHEMA_VERSION, Store
 from bot.story import Part, Serial
@@ -33,10 +33,10 @@ class ResumingRecorder(RecordingPoster):
         self.resumed: list[tuple[int, str]] = []
 
     async def resume_part(
-        self, subscription: object, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
         self.resumed.append((part.index, nonce))
-        return await self.post_part(subscription, serial, part, nonce=nonce)  # type: ignore[arg-type]
+        return await self.post_part(destination, serial, part, nonce=nonce)
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from bot.poster import ChannelGone, Delivered, PostError, PostForbidden, PostTra
 from bot.render import render_end, render_part
 
 if TYPE_CHECKING:
-    from bot.store import Subscription
+    from bot.poster import Destination
     from bot.story import Part, Serial
 
 log = logging.getLogger(__name__)
@@ -98,21 +98,21 @@ class DiscordPoster:
         self.post_timeout = post_timeout
 
     async def post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
-        return await self._post_part(subscription, serial, part, nonce=nonce, resume=False)
+        return await self._post_part(destination, serial, part, nonce=nonce, resume=False)
 
     async def resume_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str
     ) -> Delivered:
-        return await self._post_part(subscription, serial, part, nonce=nonce, resume=True)
+        return await self._post_part(destination, serial, part, nonce=nonce, resume=True)
 
     async def _post_part(
-        self, subscription: Subscription, serial: Serial, part: Part, *, nonce: str, resume: bool
+        self, destination: Destination, serial: Serial, part: Part, *, nonce: str, resume: bool
     ) -> Delivered:
         rendered = render_part(serial, part, limit=MESSAGE_MAX)
-        minutes = subscription.thread_archive_minutes or self._auto_archive_minutes
-        channel = await self._channel(subscription.channel_id)
+        minutes = destination.thread_archive_minutes or self._auto_archive_minutes
+        channel = await self._channel(destination.channel_id)
         with self._translate(channel):
             async with asyncio.timeout(self.post_timeout):
                 if isinstance(channel, discord.ForumChannel):
@@ -157,16 +157,16 @@ class DiscordPoster:
         )
         return Delivered(message_ids=tuple(ids), thread_id=thread_id)
 
-    async def post_end(self, subscription: Subscription, serial: Serial, *, nonce: str) -> None:
+    async def post_end(self, destination: Destination, serial: Serial, *, nonce: str) -> None:
         """The closing message, unless the channel's last installment message already is it (an
         earlier attempt got through, however long ago)."""
         text = render_end(serial, limit=MESSAGE_MAX)
-        channel = await self._channel(subscription.channel_id)
+        channel = await self._channel(destination.channel_id)
         with self._translate(channel):
             async with asyncio.timeout(self.post_timeout):
                 if isinstance(channel, discord.ForumChannel):
                     name = f"{serial.story.title} · The End"[:100]
-                    minutes = subscription.thread_archive_minutes or self._auto_archive_minutes
+                    minutes = destination.thread_archive_minutes or self._auto_archive_minutes
                     await self._forum_post(
                         channel, name, text, (), nonce=nonce, minutes=minutes, resume=True
                     )
@@ -175,25 +175,25 @@ class DiscordPoster:
                 else:
                     await channel.send(text, nonce=message_nonce(nonce, 0))
 
-    async def post_notice(self, subscription: Subscription, text: str) -> None:
+    async def post_notice(self, destination: Destination, text: str) -> None:
         """Say it in the channel; where that is impossible (a forum, lost permissions, a deleted
         channel) fall back to the server's system channel."""
         text = text[:MESSAGE_MAX]
         first_error: PostError | None = None
         try:
-            channel = await self._channel(subscription.channel_id)
+            channel = await self._channel(destination.channel_id)
             if isinstance(channel, discord.TextChannel):
                 with self._translate(channel):
                     await channel.send(text)
                 return
         except PostError as error:
             first_error = error
-        guild = self._client.get_guild(subscription.guild_id)
+        guild = self._client.get_guild(destination.guild_id)
         fallback = guild.system_channel if guild is not None else None
-        if fallback is None or fallback.id == subscription.channel_id:
+        if fallback is None or fallback.id == destination.channel_id:
             raise first_error or PostForbidden("no channel to send a notice to")
         with self._translate(fallback):
-            await fallback.send(f"About <#{subscription.channel_id}>: {text}"[:MESSAGE_MAX])
+            await fallback.send(f"About <#{destination.channel_id}>: {text}"[:MESSAGE_MAX])
 
     async def _channel(self, channel_id: int) -> PostableChannel:
         if self._client.is_closed():

@@ -11,7 +11,15 @@ import weakref
 from collections.abc import Iterator
 
 from bot.clock import Clock
-from bot.poster import ChannelGone, Delivered, Poster, PostError, PostForbidden, ResumingPoster
+from bot.poster import (
+    ChannelGone,
+    Delivered,
+    Destination,
+    Poster,
+    PostError,
+    PostForbidden,
+    ResumingPoster,
+)
 from bot.schedule import ScheduleError
 from bot.scheduler._answers import DeliveryResult, paused_notice, renumbered_notice
 from bot.scheduler._settings import SchedulerSettings, SerialSource
@@ -39,6 +47,10 @@ def delivery_nonce(
     key = f"{channel_id}\x1f{slug}\x1f{revision}\x1f{part}\x1f{subscription_id}\x1f{run}"
     digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
     return ("s" + digest)[:NONCE_LENGTH]
+
+
+def destination(sub: Subscription) -> Destination:
+    return Destination(sub.guild_id, sub.channel_id, sub.thread_archive_minutes)
 
 
 class Courier:
@@ -192,12 +204,13 @@ class Courier:
         self, sub: Subscription, serial: Serial, part: Part, delivery: Delivery
     ) -> Delivered | DeliveryResult:
         poster = self._poster
+        to = destination(sub)
         try:
             if delivery.attempts > 1 and isinstance(poster, ResumingPoster):
                 # An earlier attempt may have posted some of the part, longer ago than the
                 # nonce still protects: let the poster look before it sends.
-                return await poster.resume_part(sub, serial, part, nonce=delivery.nonce)
-            return await poster.post_part(sub, serial, part, nonce=delivery.nonce)
+                return await poster.resume_part(to, serial, part, nonce=delivery.nonce)
+            return await poster.post_part(to, serial, part, nonce=delivery.nonce)
         except (PostForbidden, ChannelGone) as exc:
             return await self.pause(sub, serial, exc.reason)
         except PostError as exc:  # PostTransient, or a kind we do not know: back off and retry
@@ -214,7 +227,7 @@ class Courier:
             sub.channel_id, sub.slug, sub.revision, 0, subscription_id=sub.id, run=sub.run
         )
         try:
-            await self._poster.post_end(sub, serial, nonce=nonce)
+            await self._poster.post_end(destination(sub), serial, nonce=nonce)
         except (PostForbidden, ChannelGone) as exc:
             return await self.pause(sub, serial, exc.reason)
         except PostError as exc:
@@ -286,7 +299,7 @@ class Courier:
     async def _notify(self, sub: Subscription, text: str) -> None:
         """Best effort: a notice that cannot be posted is logged, never a reason to stop."""
         try:
-            await self._poster.post_notice(sub, text)
+            await self._poster.post_notice(destination(sub), text)
         except PostError as exc:
             log.info("Could not tell channel %s: %s", sub.channel_id, exc.reason)
         except Exception:
