@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,13 +26,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
+from bot.limits import ARCHIVE_MINUTES
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("config/serialbot.yaml")
 ENV_DATABASE = "SERIALBOT_DATABASE"
 ENV_GUILD = "SERIALBOT_GUILD"
 
-ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
 CATCH_UP_POLICIES = ("one", "skip", "all")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -45,8 +47,20 @@ class ConfigError(Exception):
     file (or the environment variable), the key and the reason; the message lists them all."""
 
     def __init__(self, problems: str | list[str]) -> None:
-        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
+        found = [problems] if isinstance(problems, str) else list(problems)
+        self.problems: list[str] = [hide_tokens(problem) for problem in found]
         super().__init__("\n".join(self.problems))
+
+
+# A Discord bot token: the bot's id in base64, a timestamp and a signature, joined by dots.
+_TOKEN_SHAPE = re.compile(r"[\w-]{20,}\.[\w-]{5,}\.[\w-]{20,}")
+TOKEN_HIDDEN = "<hidden: looks like a bot token>"
+
+
+def hide_tokens(text: str) -> str:
+    """``text`` with anything shaped like a bot token replaced: a token pasted under the wrong
+    key must not be printed back (error messages end up in logs and terminals)."""
+    return _TOKEN_SHAPE.sub(TOKEN_HIDDEN, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +364,12 @@ def _check_file(data: dict[Any, Any], where: str, problems: list[str]) -> dict[s
                     )
                     continue
                 walk(value, f"{key}.")
+            elif isinstance(value, str) and _TOKEN_SHAPE.search(value):
+                problems.append(
+                    f"{where}: {key}: holds what looks like a bot token; a token does not "
+                    "belong in the configuration file: remove it and set the DISCORD_TOKEN "
+                    "environment variable instead"
+                )
             elif key in _FIELDS:
                 target, check = _FIELDS[key]
                 if value is None and key not in _NULLABLE:

@@ -23,11 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.limits import MESSAGE_LIMIT, THREAD_NAME_LIMIT
 from bot.splitter import SCENE_MARK
 from bot.story import Break, Part, Rating, Serial
 
-MESSAGE_LIMIT = 2000
-THREAD_NAME_LIMIT = 100
 # The header needs this much room: a title, a reading-time line, content notes, a heading.
 MIN_RENDER_LIMIT = 400
 

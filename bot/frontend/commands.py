@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import available_timezones
 
 import discord
@@ -25,6 +26,18 @@ from discord import app_commands
 from discord.utils import escape_markdown, format_dt
 
 from bot.frontend import permissions
+from bot.limits import (
+    AUTOCOMPLETE_MAX,
+    CHOICE_NAME_LIMIT,
+    CHOICE_VALUE_LIMIT,
+    EMBED_FIELD_NAME_LIMIT,
+    EMBED_FIELD_VALUE_LIMIT,
+    EMBED_FIELDS_MAX,
+    EMBED_TOTAL_LIMIT,
+    INTERACTION_ANSWER_SECONDS,
+    MESSAGE_LIMIT,
+    shorten,
+)
 from bot.poster import PostError
 from bot.render import render_part, status_bar
 from bot.schedule import EXAMPLES, ScheduleError
@@ -37,16 +50,73 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AUTOCOMPLETE_MAX = 25
-CHOICE_NAME_MAX = 100
-MESSAGE_MAX = 2000
-# Answer within Discord's 3 seconds: wait this long for a part to post, then defer.
-_DEFER_AFTER = 2.0
+# Discord wants a first answer within 3 seconds of the interaction's creation: work that may
+# take longer (posting, a database write waiting its turn) is given until this long after the
+# creation, then the answer is deferred, leaving the rest of the window for the request itself.
+DEFER_AFTER = timedelta(seconds=INTERACTION_ANSWER_SECONDS / 2)
+# Story metadata is anyone's text: answers show at most this much of a title or an author.
+TITLE_SHOWN = 200
+AUTHOR_SHOWN = 100
+REASON_MAX = 200
+PART_MAX = 100_000
 
 _admin = app_commands.checks.has_permissions(manage_channels=True)
 
 Interaction = discord.Interaction["SerialBot"]
-PartNumber = app_commands.Range[int, 1, 100_000]
+T = TypeVar("T")
+
+
+class OptionOutOfBounds(app_commands.AppCommandError):
+    """An option value outside the bounds the command declares. Discord's client keeps to them,
+    but a request can be forged, so every bound is checked again here."""
+
+
+class _Bounded(app_commands.Transformer):
+    """An integer option from ``low`` to ``high``, or a text option of that many characters:
+    declared to Discord, and checked again when a command arrives."""
+
+    def __init__(self, kind: discord.AppCommandOptionType, low: int, high: int) -> None:
+        self._kind, self._low, self._high = kind, low, high
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return self._kind
+
+    @property
+    def min_value(self) -> int:
+        return self._low
+
+    @property
+    def max_value(self) -> int:
+        return self._high
+
+    async def transform(self, interaction: Interaction, value: object) -> object:
+        if isinstance(value, str):
+            if not self._low <= len(value) <= self._high:
+                raise OptionOutOfBounds(
+                    f"That text is {len(value):,} characters long; it may be "
+                    f"{self._low} to {self._high} characters."
+                )
+        elif not isinstance(value, int) or isinstance(value, bool):
+            raise OptionOutOfBounds("That option takes a whole number.")
+        elif not self._low <= value <= self._high:
+            shown = str(value) if value.bit_length() <= 64 else "that large"
+            raise OptionOutOfBounds(
+                f"There is no part {shown}: parts are numbered from {self._low} "
+                f"(a story has at most {self._high:,})."
+            )
+        return value
+
+
+PartNumber = app_commands.Transform[
+    int, _Bounded(discord.AppCommandOptionType.integer, 1, PART_MAX)
+]
+PauseReason = app_commands.Transform[
+    str, _Bounded(discord.AppCommandOptionType.string, 1, REASON_MAX)
+]
+# Parts go to these; a command given one acts on it instead of the channel it is used in.
+TargetChannel = discord.TextChannel | discord.ForumChannel
+CHANNEL_HELP = "Act on that channel instead of this one (a text, announcement or forum channel)"
 
 
 def _home_channel_id(interaction: Interaction) -> int:
@@ -60,12 +130,17 @@ def _home_channel_id(interaction: Interaction) -> int:
 
 def _story_line(serial: Serial) -> str:
     meta = serial.story.meta
-    by = f" by {meta.author}" if meta.author else ""
-    return f"{meta.title}{by} — {len(serial.parts)} parts · {meta.rating.value}"
+    by = f" by {shorten(meta.author, AUTHOR_SHOWN)}" if meta.author else ""
+    tail = f"{by} — {len(serial.parts)} parts · {meta.rating.value}"
+    return shorten(meta.title, max(CHOICE_NAME_LIMIT - len(tail), 20)) + tail
 
 
 def _title(serial: Serial) -> str:
-    return f"**{escape_markdown(serial.story.title)}**"
+    return _bold_title(serial.story.title)
+
+
+def _bold_title(title: str) -> str:
+    return f"**{escape_markdown(shorten(title, TITLE_SHOWN))}**"
 
 
 def _when(moment: datetime | None) -> str:
@@ -74,12 +149,52 @@ def _when(moment: datetime | None) -> str:
     return f"{format_dt(moment, 'F')} ({format_dt(moment, 'R')})"
 
 
+def fit_message(text: str) -> str:
+    """Every answer goes through here: whatever the story's metadata or the options held, it
+    must fit in one message."""
+    return shorten(text, MESSAGE_LIMIT)
+
+
+async def answer(interaction: discord.Interaction, text: str, *, ephemeral: bool = False) -> None:
+    """Answer, whether or not the interaction was answered (deferred) yet; after a deferral the
+    first follow-up takes the deferral's place."""
+    text = fit_message(text)
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(text, ephemeral=ephemeral)
+
+
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer only the member who asked, whether or not the interaction was answered yet."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
+    await answer(interaction, text, ephemeral=True)
+
+
+def defer_in(interaction: discord.Interaction) -> float:
+    """Seconds left until the answer must be deferred: timed from when Discord created the
+    interaction, not from when its handler started (under load, those can be far apart)."""
+    due = interaction.created_at + DEFER_AFTER
+    left = (due - discord.utils.utcnow()).total_seconds()
+    return min(max(left, 0.0), DEFER_AFTER.total_seconds())
+
+
+async def in_time(
+    interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool = False
+) -> T:
+    """``work``'s result; if it is not ready in time to answer within Discord's window, the
+    answer is deferred first (the member sees "thinking…") and given when it is."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=defer_in(interaction))
+    if not done and not interaction.response.is_done():
+        try:
+            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        except discord.HTTPException:
+            log.warning("could not defer /%s; finishing it anyway", _command_name(interaction))
+    return await task
+
+
+def _command_name(interaction: discord.Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "?"
 
 
 class SerialTree(app_commands.CommandTree["SerialBot"]):
@@ -87,7 +202,7 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
 
     async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, SerialError | ScheduleError):
+        if isinstance(cause, SerialError | ScheduleError | OptionOutOfBounds):
             text = str(cause)
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "`/serial` works in a server channel, not in direct messages."
@@ -102,8 +217,7 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
         elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You cannot use that command here."
         else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("/%s failed", command, exc_info=cause)
+            log.error("/%s failed", _command_name(interaction), exc_info=cause)
             text = "Sorry, something went wrong on our side. It has been logged; try again soon."
         try:
             await send_ephemeral(interaction, text)
@@ -131,39 +245,35 @@ class SerialCommands(app_commands.Group):
     @app_commands.command(description="Post the next part now (within the channel's cooldown)")
     async def next(self, interaction: Interaction) -> None:
         channel_id = _home_channel_id(interaction)
-        work = asyncio.ensure_future(
-            self.bot.scheduler.request_next(channel_id, interaction.user.id)
-        )
-        done, _ = await asyncio.wait({work}, timeout=_DEFER_AFTER)
-        if not done:
-            # Posting is slow today (rate limits, a long part): acknowledge, then finish.
-            try:
-                await interaction.response.defer(thinking=True)
-            except discord.HTTPException:
-                log.warning("could not defer /serial next; the part is still being posted")
+        # Posting may be slow (rate limits, a long part): acknowledged in time, finished after.
         try:
-            outcome = await work
+            outcome = await in_time(
+                interaction, self.bot.scheduler.request_next(channel_id, interaction.user.id)
+            )
         except PostError as error:
             await send_ephemeral(interaction, f"I could not post the next part: {error.reason}")
             return
         if outcome.posted is None:
             await send_ephemeral(interaction, _refusal(outcome))
             return
-        text = f"{interaction.user.mention} asked for the next part: Part {outcome.posted} is up."
-        if interaction.response.is_done():
-            await interaction.edit_original_response(content=text)
-        else:
-            await interaction.response.send_message(text)
+        await answer(
+            interaction,
+            f"{interaction.user.mention} asked for the next part: Part {outcome.posted} is up.",
+        )
 
     @app_commands.command(description="Where this channel is in its story and what comes next")
     async def status(self, interaction: Interaction) -> None:
-        status = await self.bot.scheduler.status(_home_channel_id(interaction))
-        await interaction.response.send_message(_status_text(status), ephemeral=True)
+        status = await in_time(
+            interaction, self.bot.scheduler.status(_home_channel_id(interaction)), ephemeral=True
+        )
+        await send_ephemeral(interaction, _status_text(status))
 
     @app_commands.command(description="Re-read a part this channel has already received")
     @app_commands.describe(part="The part number, e.g. 1")
     async def read(self, interaction: Interaction, part: PartNumber) -> None:
         channel_id = _home_channel_id(interaction)
+        # Several messages, after reading the database: defer before anything may wait.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         status = await self.bot.scheduler.status(channel_id)
         delivery = await self.bot.scheduler.posted_part(channel_id, part)
         if delivery is None:
@@ -181,12 +291,10 @@ class SerialCommands(app_commands.Group):
                 "That part is no longer in the library (the story was removed or shortened).",
             )
             return
-        rendered = render_part(serial, serial.part(part), limit=MESSAGE_MAX)
+        rendered = render_part(serial, serial.part(part), limit=MESSAGE_LIMIT)
         texts = [rendered.header, *rendered.messages]
         if delivery.thread_id is not None:
             texts.append(f"Talk about it in <#{delivery.thread_id}>.")
-        # Several messages: defer, so the answer window cannot run out between them.
-        await interaction.response.defer(ephemeral=True, thinking=True)
         for text in _pack(tuple(texts)):
             await interaction.followup.send(text, ephemeral=True)
 
@@ -198,13 +306,26 @@ class SerialCommands(app_commands.Group):
 
     # --- admins --------------------------------------------------------------------------------
 
+    async def _target(self, interaction: Interaction, channel: TargetChannel | None) -> int:
+        """The channel an admin command acts on: the one named, or the one it is used in (a
+        thread's parent). Naming another channel needs Manage Channels there too."""
+        here = _home_channel_id(interaction)
+        if channel is None or channel.id == here:
+            return here
+        member = interaction.user
+        if not isinstance(member, discord.Member) or not (
+            channel.permissions_for(member).manage_channels
+        ):
+            raise app_commands.MissingPermissions(["manage_channels"])
+        return channel.id
+
     @app_commands.command(description="Start posting a story in this channel (admins)")
     @app_commands.describe(
         story="The story to post; start typing its title",
         schedule=f'When parts go out, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[2]}"',
         timezone="Timezone of the schedule, e.g. Europe/Berlin (default: the bot's)",
         start_part="Begin at this part (default 1)",
-        channel="Post there instead of here (a text, announcement or forum channel)",
+        channel=CHANNEL_HELP,
     )
     @_admin
     async def subscribe(
@@ -214,7 +335,7 @@ class SerialCommands(app_commands.Group):
         schedule: str | None = None,
         timezone: str | None = None,
         start_part: PartNumber = 1,
-        channel: discord.TextChannel | discord.ForumChannel | None = None,
+        channel: TargetChannel | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None  # the group is guild only
@@ -226,13 +347,7 @@ class SerialCommands(app_commands.Group):
                 "with the `channel` option.",
             )
             return
-        if (
-            target.id != _home_channel_id(interaction)
-            and not target.permissions_for(
-                interaction.user  # type: ignore[arg-type]
-            ).manage_channels
-        ):
-            raise app_commands.MissingPermissions(["manage_channels"])
+        await self._target(interaction, target)
         serial = self.bot.library.get(story)
         if serial is None:
             await send_ephemeral(
@@ -280,19 +395,22 @@ class SerialCommands(app_commands.Group):
             )
             return
         try:
-            sub = await self.bot.scheduler.subscribe(
-                guild_id=target.guild.id,
-                channel_id=target.id,
-                slug=serial.slug,
-                schedule=schedule or self.bot.config.default_schedule,
-                timezone=timezone,
-                start_part=start_part,
-                subscribed_by=interaction.user.id,
+            sub = await in_time(
+                interaction,
+                self.bot.scheduler.subscribe(
+                    guild_id=target.guild.id,
+                    channel_id=target.id,
+                    slug=serial.slug,
+                    schedule=schedule or self.bot.config.default_schedule,
+                    timezone=timezone,
+                    start_part=start_part,
+                    subscribed_by=interaction.user.id,
+                ),
             )
         except AlreadySubscribed as error:
             await send_ephemeral(
                 interaction,
-                f"{target.mention} already follows **{escape_markdown(error.title)}**. To switch "
+                f"{target.mention} already follows {_bold_title(error.title)}. To switch "
                 "stories, `/serial unsubscribe` first; to move within it, `/serial jump` or "
                 "`/serial restart`.",
             )
@@ -309,7 +427,7 @@ class SerialCommands(app_commands.Group):
                 f"On this schedule the story finishes {format_dt(status.finish_estimate, 'D')}."
             )
         lines.append("Anyone can ask for the next part early with `/serial next`.")
-        await interaction.response.send_message("\n".join(lines))
+        await answer(interaction, "\n".join(lines))
 
     @subscribe.autocomplete("story")
     async def _story_choices(
@@ -324,53 +442,67 @@ class SerialCommands(app_commands.Group):
         return timezone_choices(current)
 
     @app_commands.command(description="Stop posting the story in this channel (admins)")
+    @app_commands.describe(channel=CHANNEL_HELP)
     @_admin
-    async def unsubscribe(self, interaction: Interaction) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.unsubscribe(channel_id)
-        await interaction.response.send_message(
-            f"<#{channel_id}> no longer follows a story. Its threads stay for reading."
+    async def unsubscribe(
+        self, interaction: Interaction, channel: TargetChannel | None = None
+    ) -> None:
+        channel_id = await self._target(interaction, channel)
+        await in_time(interaction, self.bot.scheduler.unsubscribe(channel_id))
+        await answer(
+            interaction, f"<#{channel_id}> no longer follows a story. Its threads stay for reading."
         )
 
     @app_commands.command(description="Hold the schedule until resumed (admins)")
-    @app_commands.describe(reason="Shown in /serial status, e.g. 'holiday break'")
+    @app_commands.describe(
+        reason="Shown in /serial status, e.g. 'holiday break'", channel=CHANNEL_HELP
+    )
     @_admin
     async def pause(
-        self, interaction: Interaction, reason: app_commands.Range[str, 1, 200] | None = None
+        self,
+        interaction: Interaction,
+        reason: PauseReason | None = None,
+        channel: TargetChannel | None = None,
     ) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.pause(channel_id, reason or f"paused by {interaction.user}")
-        await interaction.response.send_message(
-            "Paused. `/serial resume` picks up where it left off."
+        channel_id = await self._target(interaction, channel)
+        await in_time(
+            interaction,
+            self.bot.scheduler.pause(channel_id, reason or f"paused by {interaction.user}"),
         )
+        await answer(interaction, "Paused. `/serial resume` picks up where it left off.")
 
     @app_commands.command(description="Continue posting after a pause (admins)")
+    @app_commands.describe(channel=CHANNEL_HELP)
     @_admin
-    async def resume(self, interaction: Interaction) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.resume(channel_id)
+    async def resume(self, interaction: Interaction, channel: TargetChannel | None = None) -> None:
+        channel_id = await self._target(interaction, channel)
+        await in_time(interaction, self.bot.scheduler.resume(channel_id))
         status = await self.bot.scheduler.status(channel_id)
-        await interaction.response.send_message(
-            f"Resumed. The next part arrives {_when(status.next_due)}."
-        )
+        await answer(interaction, f"Resumed. The next part arrives {_when(status.next_due)}.")
 
     @app_commands.command(description="Change when parts go out (admins)")
     @app_commands.describe(
         new=f'The new schedule, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[4]}"',
         timezone="Timezone of the schedule (default: unchanged)",
+        channel=CHANNEL_HELP,
     )
     @app_commands.rename(new="schedule")
     @_admin
     async def schedule(
-        self, interaction: Interaction, new: str, timezone: str | None = None
+        self,
+        interaction: Interaction,
+        new: str,
+        timezone: str | None = None,
+        channel: TargetChannel | None = None,
     ) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.set_schedule(channel_id, new, timezone)
+        channel_id = await self._target(interaction, channel)
+        await in_time(interaction, self.bot.scheduler.set_schedule(channel_id, new, timezone))
         status = await self.bot.scheduler.status(channel_id)
         sub = status.subscription
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             f"Schedule is now `{sub.schedule}` ({sub.timezone}). "
-            f"Next part: {_when(status.next_due)}."
+            f"Next part: {_when(status.next_due)}.",
         )
 
     @schedule.autocomplete("timezone")
@@ -380,35 +512,37 @@ class SerialCommands(app_commands.Group):
         return timezone_choices(current)
 
     @app_commands.command(description="Make a given part the next one posted (admins)")
-    @app_commands.describe(part="The part to post next")
+    @app_commands.describe(part="The part to post next", channel=CHANNEL_HELP)
     @_admin
-    async def jump(self, interaction: Interaction, part: PartNumber) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.jump(channel_id, part)
+    async def jump(
+        self, interaction: Interaction, part: PartNumber, channel: TargetChannel | None = None
+    ) -> None:
+        channel_id = await self._target(interaction, channel)
+        await in_time(interaction, self.bot.scheduler.jump(channel_id, part))
         status = await self.bot.scheduler.status(channel_id)
-        await interaction.response.send_message(
-            f"Part {part} of {status.parts_total} comes next, {_when(status.next_due)}."
+        await answer(
+            interaction,
+            f"Part {part} of {status.parts_total} comes next, {_when(status.next_due)}.",
         )
 
     @app_commands.command(description="Start the story over from part 1 (admins)")
+    @app_commands.describe(channel=CHANNEL_HELP)
     @_admin
-    async def restart(self, interaction: Interaction) -> None:
-        channel_id = _home_channel_id(interaction)
-        await self.bot.scheduler.restart(channel_id)
+    async def restart(self, interaction: Interaction, channel: TargetChannel | None = None) -> None:
+        channel_id = await self._target(interaction, channel)
+        await in_time(interaction, self.bot.scheduler.restart(channel_id))
         status = await self.bot.scheduler.status(channel_id)
-        await interaction.response.send_message(
-            f"Starting over: Part 1 arrives {_when(status.next_due)}."
-        )
+        await answer(interaction, f"Starting over: Part 1 arrives {_when(status.next_due)}.")
 
 
 def _status_text(status: ChannelStatus) -> str:
     sub, serial = status.subscription, status.serial
     if serial is None:
-        title = f"`{sub.slug}` (no longer in the library)"
+        title = f"`{shorten(sub.slug, TITLE_SHOWN)}` (no longer in the library)"
     else:
         title = _title(serial)
         if serial.story.meta.author:
-            title += f" by {escape_markdown(serial.story.meta.author)}"
+            title += f" by {escape_markdown(shorten(serial.story.meta.author, AUTHOR_SHOWN))}"
     total = status.parts_total
     lines = [title]
     if total:
@@ -419,7 +553,7 @@ def _status_text(status: ChannelStatus) -> str:
         lines.append("Every part has been posted. An admin can start over with `/serial restart`.")
         return "\n".join(lines)
     if sub.paused:
-        reason = sub.pause_reason or "by an admin"
+        reason = escape_markdown(shorten(sub.pause_reason or "by an admin", REASON_MAX))
         lines.append(f"Paused: {reason}. An admin can continue with `/serial resume`.")
     else:
         lines.append(f"Next: Part {status.next_part}, {_when(status.next_due)}")
@@ -446,7 +580,7 @@ def _pack(texts: tuple[str, ...]) -> list[str]:
     """Join consecutive pieces into as few messages as fit, each within Discord's limit."""
     packed: list[str] = []
     for text in texts:
-        if packed and len(packed[-1]) + 2 + len(text) <= MESSAGE_MAX:
+        if packed and len(packed[-1]) + 2 + len(text) <= MESSAGE_LIMIT:
             packed[-1] = f"{packed[-1]}\n\n{text}"
         else:
             packed.append(text)
@@ -461,9 +595,11 @@ def story_choices(serials: list[Serial], current: str) -> list[app_commands.Choi
         if not needle or needle in s.slug.casefold() or needle in s.story.title.casefold()
     ]
     matches.sort(key=lambda s: (not s.story.title.casefold().startswith(needle), s.story.title))
+    # A choice's value is at most 100 characters: a longer file name can still be typed.
+    fitting = [s for s in matches if len(s.slug) <= CHOICE_VALUE_LIMIT]
     return [
-        app_commands.Choice(name=_story_line(s)[:CHOICE_NAME_MAX], value=s.slug)
-        for s in matches[:AUTOCOMPLETE_MAX]
+        app_commands.Choice(name=shorten(_story_line(s), CHOICE_NAME_LIMIT), value=s.slug)
+        for s in fitting[:AUTOCOMPLETE_MAX]
     ]
 
 
@@ -491,11 +627,12 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
         embed.description = "The library is empty: add story files to the stories folder."
         return embed
     embed.description = "Subscribe a channel with `/serial subscribe`."
-    budget = 6000 - len(embed.title or "") - len(embed.description) - 100
+    # Room for the footer saying how many were left out.
+    budget = EMBED_TOTAL_LIMIT - len(embed.title or "") - len(embed.description) - 100
     shown = 0
     for serial in sorted(serials, key=lambda s: s.story.title.casefold()):
         meta = serial.story.meta
-        name = escape_markdown(meta.title)[:256]
+        name = shorten(escape_markdown(shorten(meta.title, TITLE_SHOWN)), EMBED_FIELD_NAME_LIMIT)
         value = (
             f"`{serial.slug}` · {len(serial.parts)} parts · {serial.story.words:,} words · "
             f"{meta.rating.value}"
@@ -503,8 +640,8 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
         )
         if meta.content_notes:
             value += "\nContent notes: " + escape_markdown(", ".join(meta.content_notes))
-        value = value[:1024]
-        if shown == 24 or len(name) + len(value) > budget:
+        value = shorten(value, EMBED_FIELD_VALUE_LIMIT)
+        if shown == EMBED_FIELDS_MAX or len(name) + len(value) > budget:
             break
         embed.add_field(name=name, value=value, inline=False)
         budget -= len(name) + len(value)
@@ -518,4 +655,4 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
 
 def _shorten(text: str, limit: int = 60) -> str:
     # Options may be 6,000 characters long; an answer that echoes one must stay within 2,000.
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
