@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -126,7 +128,23 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 class StoreError(Exception):
-    """The database cannot be used (unreadable, or written by a newer serialbot)."""
+    """The database cannot be used (unreadable, not writable, or written by a newer serialbot)."""
+
+
+# Errors that say the database cannot be written at all (a read-only file or filesystem, a full
+# disk, a failing device) rather than that one statement was wrong.
+_UNWRITABLE = frozenset(
+    {
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
+# The database and its folder hold who reads what in every server: for the bot's user only.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
 
 
 class SubscriptionExists(StoreError):
@@ -201,21 +219,29 @@ class Delivery:
 class Store:
     """The bot's SQLite database. Open with ``await Store.open(path)``."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, path: Path, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._db = db
         self.path = path
-        # One connection: statements of concurrent callers must not interleave inside a transaction.
+        # One writing connection: statements of concurrent callers must not interleave inside a
+        # transaction. Reads go to a connection of their own (WAL lets it read while a write is
+        # under way), so that answering a command never waits behind a delivery's writes.
         self._lock = asyncio.Lock()
+        self._reader = reader
+        # Why the last write failed, while writes fail (a read-only or full disk); else None.
+        self.write_problem: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
+        """Open (creating it, with its folder, if need be) and check that it can be written:
+        a database that can only be read is refused here, not found out at the first post."""
         path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the folder for the database {path}: {exc}") from exc
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
+            _private_file(path)
         try:
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -224,10 +250,29 @@ class Store:
         store = cls(db, path)
         try:
             await store._prepare()
+            await store._check_writable()
+            if not in_memory:
+                store._reader = await aiosqlite.connect(path, isolation_level=None)
+                store._reader.row_factory = aiosqlite.Row
+                await store._reader.execute("PRAGMA busy_timeout = 5000")
+                await store._reader.execute("PRAGMA query_only = ON")
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         return store
+
+    async def _check_writable(self) -> None:
+        try:
+            async with self._transaction() as db:
+                # Rewrites the header with the value it has: a write that changes nothing.
+                version = await _user_version(db)
+                await db.execute(f"PRAGMA user_version = {int(version)}")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot write to the database {self.path} ({exc}): check that the file and "
+                "its folder belong to the user the bot runs as and that the disk is "
+                "writable and not full"
+            ) from exc
 
     async def _prepare(self) -> None:
         try:
@@ -250,9 +295,7 @@ class Store:
             await self._migrate(version, latest)
 
     async def _user_version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await _user_version(self._db)
 
     async def _migrate(self, current: int, latest: int) -> None:
         try:
@@ -272,6 +315,8 @@ class Store:
             return await self._user_version()
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self._db.close()
 
     async def __aenter__(self) -> Self:
@@ -288,15 +333,34 @@ class Store:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+                await self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._note_write_failure(exc)
                 raise
-            await self._db.execute("COMMIT")
+            if self.write_problem is not None:
+                log.warning("the database %s can be written again", self.path)
+                self.write_problem = None
+
+    def _note_write_failure(self, exc: sqlite3.Error) -> None:
+        if getattr(exc, "sqlite_errorcode", None) is None:
+            return
+        if exc.sqlite_errorcode & 0xFF not in _UNWRITABLE:
+            return
+        if self.write_problem is None:
+            log.error("the database %s cannot be written: %s", self.path, exc)
+        self.write_problem = str(exc)
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        if self._reader is not None:
+            async with self._reader.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
         async with self._lock, self._db.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -812,6 +876,30 @@ class Store:
 
 
 # --- rows ----------------------------------------------------------------------------------------
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _private_file(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) for the bot's user alone; an
+    existing file readable by others is made private (SQLite gives its -wal and -shm files the
+    database file's mode)."""
+    try:
+        path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the folder for the database {path}: {exc}") from exc
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDONLY, FILE_MODE))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077 and path.stat().st_uid == os.geteuid():
+            path.chmod(mode & ~0o077)
+            log.info("the database %s was readable by others; now only by its owner", path)
+    except OSError as exc:
+        raise StoreError(f"Cannot open the database {path}: {exc}") from exc
 
 
 async def _by_channel(db: aiosqlite.Connection, channel_id: int) -> Subscription | None:

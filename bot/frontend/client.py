@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.frontend.commands import SerialCommands, SerialTree
 from bot.frontend.poster import DiscordPoster
 from bot.scheduler import Scheduler, SchedulerSettings
+from bot.store import FILE_MODE
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -146,6 +148,9 @@ class SerialBot(discord.Client):
         if self.sync_state is None:
             return
         try:
-            self.sync_state.write_text(json.dumps(state), encoding="utf-8")
+            # Beside the database, and as private as it is.
+            descriptor = os.open(self.sync_state, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with open(descriptor, "w", encoding="utf-8") as file:
+                file.write(json.dumps(state))
         except OSError as error:
             log.warning("could not record the command sync in %s: %s", self.sync_state, error)

@@ -122,11 +122,21 @@ def split_path(path: str) -> list[str]:
     return parts
 
 
-def _convert(world: World, option: Json, value: Any, resolved: Json, guild_id: int | None) -> Any:
+def _convert(
+    world: World,
+    option: Json,
+    value: Any,
+    resolved: Json,
+    guild_id: int | None,
+    *,
+    forged: bool = False,
+) -> Any:
     kind = OptionType(option["type"])
     if kind == OptionType.string:
         text = str(value)
         low, high = option.get("min_length"), option.get("max_length")
+        if forged:
+            return text
         if (low is not None and len(text) < low) or (high is not None and len(text) > high):
             raise ValueError(f"option {option['name']!r}: length outside {low}..{high}")
         return text
@@ -135,6 +145,8 @@ def _convert(world: World, option: Json, value: Any, resolved: Json, guild_id: i
             raise ValueError(f"option {option['name']!r} takes a number")
         number = int(value) if kind == OptionType.integer else float(value)
         low, high = option.get("min_value"), option.get("max_value")
+        if forged:
+            return number
         if (low is not None and number < low) or (high is not None and number > high):
             raise ValueError(f"option {option['name']!r}: {number} outside {low}..{high}")
         return number
@@ -179,9 +191,11 @@ def build_options(
     *,
     guild_id: int | None,
     focused: str | None = None,
+    forged: bool = False,
 ) -> tuple[list[Json], Json]:
     """``data.options`` and ``data.resolved`` for ``/command sub ... name:value``, in the order
-    of the command's definition, as Discord's client fills them."""
+    of the command's definition, as Discord's client fills them. ``forged`` skips the bounds
+    the command declares, as a hand-made request would."""
     resolved: Json = {}
     definitions: list[Json] = command.get("options") or []
     wrappers: list[Json] = []
@@ -220,7 +234,7 @@ def build_options(
                 {"type": option["type"], "name": name, "value": str(values[name]), "focused": True}
             )
             continue
-        value = _convert(world, option, values[name], resolved, guild_id)
+        value = _convert(world, option, values[name], resolved, guild_id, forged=forged)
         choices = option.get("choices")
         if choices and value not in [c["value"] for c in choices]:
             raise ValueError(f"option {name!r}: {value!r} is not one of its choices")

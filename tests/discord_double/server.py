@@ -466,6 +466,7 @@ class DiscordDouble:
         override: bool = False,
         dm: bool = False,
         connect_timeout: float = 5.0,
+        forged: bool = False,
     ) -> InvokedInteraction:
         """A member runs ``/path`` (e.g. ``"serial subscribe"``) with ``options``; the bot gets an
         APPLICATION_COMMAND interaction shaped from the command it registered.
@@ -473,6 +474,8 @@ class DiscordDouble:
         ``permissions`` replaces the member's computed channel permissions in the payload;
         ``override=True`` models a server whose admins let everyone use a command that defaults
         to admins only. Raises ``CommandUnavailable`` where Discord's client would not offer it.
+        ``forged=True`` sends option values outside the bounds the command declares (lengths,
+        ranges), which Discord's own client never does.
         """
         return await self._interact(
             InteractionType.application_command,
@@ -485,6 +488,7 @@ class DiscordDouble:
             override=override,
             dm=dm,
             connect_timeout=connect_timeout,
+            forged=forged,
         )
 
     async def autocomplete(
@@ -532,6 +536,7 @@ class DiscordDouble:
         override: bool,
         dm: bool,
         connect_timeout: float,
+        forged: bool = False,
     ) -> InvokedInteraction:
         world = self.world
         parts = split_path(path)
@@ -555,7 +560,7 @@ class DiscordDouble:
                 command, is_guild=is_guild, in_guild=not dm, member_permissions=perms
             )
         data_options, resolved = build_options(
-            world, command, parts, options, guild_id=guild_id, focused=focused
+            world, command, parts, options, guild_id=guild_id, focused=focused, forged=forged
         )
         data: Json = {"id": command["id"], "name": parts[0], "type": 1, "options": data_options}
         if resolved:
@@ -683,6 +688,15 @@ class DiscordDouble:
         """Close every gateway socket; discord.py reconnects and RESUMEs (or, with
         ``resume=False``, is told its session is invalid and identifies again)."""
         return await self.gateway.drop(code=code, resume=resume)
+
+    async def send_event(
+        self, event: str, data: Mapping[str, Any], *, guild_id: int | None = None
+    ) -> int:
+        """Dispatch ``event`` with ``data`` exactly as given to every session covering
+        ``guild_id``, whatever its intents, and change nothing in the world: for payloads Discord
+        has started to send differently (a field missing, of another type). Returns how many
+        sessions got it."""
+        return await self.gateway.dispatch(event, dict(data), guild_id=guild_id, intent=0)
 
     async def wait_until_connected(
         self, timeout: float = 10.0, *, guild_id: int | None = None, identified_after: int = 0
