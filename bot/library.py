@@ -268,6 +268,7 @@ class Library:
         )
         for path in files:
             try:
+                refuse_outside(path, folder)
                 story = load_story(path, max_bytes=max_bytes)
                 if story.slug in loaded:
                     other = loaded[story.slug].story.path.name
@@ -342,6 +343,16 @@ def _read_text(path: Path, max_bytes: int, *, allow_empty: bool = False) -> str:
     if not allow_empty and not text.strip():
         raise StoryError(path, "empty file (no text)" if not text else "only white space, no text")
     return text
+
+
+def refuse_outside(path: Path, folder: Path) -> None:
+    """Raise ``StoryError`` when ``path`` is a link that leads out of ``folder``: whoever may
+    drop a link into the stories folder must not get any file the bot can read posted."""
+    target = path.resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise StoryError(
+            path, f"links to {target}, outside the stories folder; copy the file in instead"
+        )
 
 
 def _too_big(size: int, limit: int) -> str:

@@ -34,6 +34,11 @@ INTERACTION_ANSWER_SECONDS = 3.0
 INTERACTION_TOKEN_MINUTES = 15
 
 ELLIPSIS = "…"
+# How much of a story's title, author or pause reason an answer shows: anyone's text, which must
+# leave room for the rest of the answer within one message.
+TITLE_SHOWN = 200
+AUTHOR_SHOWN = 100
+REASON_SHOWN = 200
 
 
 def shorten(text: str, limit: int) -> str:
@@ -43,3 +48,8 @@ def shorten(text: str, limit: int) -> str:
     if limit < 1:
         return ""
     return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def quoted_title(title: str) -> str:
+    """A story's title in quotes, as answers and notices show it."""
+    return f"“{shorten(title, TITLE_SHOWN)}”"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
-from bot.library import STORY_SUFFIXES, StoryError, load_story, slug_for
+from bot.library import STORY_SUFFIXES, StoryError, load_story, refuse_outside, slug_for
 from bot.splitter import split
 from bot.story import Break, Part, Story
 
@@ -114,6 +114,7 @@ def _find_story(name: str, config: Config) -> Story:
     stories = [f for f in files if f.suffix.lower() in STORY_SUFFIXES and f.is_file()]
     for candidate in stories:
         if slug_for(candidate) == name:
+            refuse_outside(candidate, folder)
             return load_story(candidate, max_bytes=config.max_story_bytes)
     known = ", ".join(slug_for(f) for f in stories) or "none"
     raise StoryError(

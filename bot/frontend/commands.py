@@ -27,6 +27,7 @@ from discord.utils import escape_markdown, format_dt
 
 from bot.frontend import permissions
 from bot.limits import (
+    AUTHOR_SHOWN,
     AUTOCOMPLETE_MAX,
     CHOICE_NAME_LIMIT,
     CHOICE_VALUE_LIMIT,
@@ -36,6 +37,8 @@ from bot.limits import (
     EMBED_TOTAL_LIMIT,
     INTERACTION_ANSWER_SECONDS,
     MESSAGE_LIMIT,
+    REASON_SHOWN,
+    TITLE_SHOWN,
     shorten,
 )
 from bot.poster import PostError
@@ -54,10 +57,7 @@ log = logging.getLogger(__name__)
 # take longer (posting, a database write waiting its turn) is given until this long after the
 # creation, then the answer is deferred, leaving the rest of the window for the request itself.
 DEFER_AFTER = timedelta(seconds=INTERACTION_ANSWER_SECONDS / 2)
-# Story metadata is anyone's text: answers show at most this much of a title or an author.
-TITLE_SHOWN = 200
-AUTHOR_SHOWN = 100
-REASON_MAX = 200
+REASON_MAX = REASON_SHOWN
 PART_MAX = 100_000
 
 _admin = app_commands.checks.has_permissions(manage_channels=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.limits import REASON_SHOWN, quoted_title, shorten
 from bot.store import Subscription
 from bot.story import Serial
 
@@ -27,7 +28,7 @@ class NextOutcome:
     def finished(cls, title: str) -> NextOutcome:
         return cls(
             None,
-            f"“{title}” is finished: every part has been posted. An admin can start it "
+            f"{quoted_title(title)} is finished: every part has been posted. An admin can start it "
             "again with /serial restart.",
         )
 
@@ -35,7 +36,7 @@ class NextOutcome:
     def paused(cls, title: str, reason: str | None) -> NextOutcome:
         return cls(
             None,
-            f"“{title}” is paused ({reason or 'by an admin'}). An admin can "
+            f"{quoted_title(title)} is paused ({_reason(reason)}). An admin can "
             "continue it with /serial resume.",
         )
 
@@ -77,7 +78,7 @@ class NextOutcome:
                 "can continue it with /serial resume once that is fixed.",
             )
         if result.kind == "finished":
-            return cls(None, f"“{title}” has no more parts.")
+            return cls(None, f"{quoted_title(title)} has no more parts.")
         return cls(None, "The bot is shutting down; ask again in a minute.")
 
 
@@ -111,8 +112,8 @@ class DeliveryResult:
 
 def paused_notice(title: str, reason: str) -> str:
     return (
-        f"The serial “{title}” is paused: {reason}. An admin can continue it with "
-        "/serial resume once that is fixed."
+        f"The serial {quoted_title(title)} is paused: {_reason(reason)}. An admin can "
+        "continue it with /serial resume once that is fixed."
     )
 
 
@@ -130,7 +131,7 @@ def renumbered_notice(serial: Serial, before: Subscription, number: int) -> str:
             f"(it was part {before.next_part})."
         )
     parts = "part" if total == 1 else "parts"
-    return f"“{title}” was edited and now has {total} {parts}{had}. {where}"
+    return f"{quoted_title(title)} was edited and now has {total} {parts}{had}. {where}"
 
 
 def duration(span: timedelta) -> str:
@@ -141,3 +142,7 @@ def duration(span: timedelta) -> str:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     hours = minutes // 60
     return f"{hours} hours"
+
+
+def _reason(reason: str | None) -> str:
+    return shorten(reason or "by an admin", REASON_SHOWN)

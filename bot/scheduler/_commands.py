@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.limits import ARCHIVE_MINUTES
 from bot.poster import Poster
 from bot.schedule import ScheduleError, estimate_finish, parse_schedule, parse_timezone
 from bot.scheduler._answers import ChannelStatus, NextOutcome
@@ -27,7 +28,7 @@ from bot.story import Serial
 
 log = logging.getLogger(__name__)
 
-THREAD_ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
+THREAD_ARCHIVE_MINUTES = ARCHIVE_MINUTES
 _DEFAULT_SETTINGS = SchedulerSettings()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.limits import ARCHIVE_MINUTES, quoted_title
 from bot.store import Subscription
 
 
@@ -20,7 +21,7 @@ class NotSubscribed(SerialError):
 class AlreadySubscribed(SerialError):
     def __init__(self, subscription: Subscription, title: str) -> None:
         super().__init__(
-            f"This channel already follows “{title}”. To switch stories, use "
+            f"This channel already follows {quoted_title(title)}. To switch stories, use "
             "/serial unsubscribe first; to move within it, /serial jump or /serial restart."
         )
         self.subscription = subscription
@@ -40,7 +41,9 @@ class UnknownStory(SerialError):
 class PartOutOfRange(SerialError):
     def __init__(self, part: int, total: int, title: str) -> None:
         valid = "part 1" if total == 1 else f"parts 1 to {total}"
-        super().__init__(f"There is no part {part}: “{title}” has {valid}. Pick one of those.")
+        super().__init__(
+            f"There is no part {part}: {quoted_title(title)} has {valid}. Pick one of those."
+        )
         self.part = part
         self.total = total
 
@@ -48,6 +51,10 @@ class PartOutOfRange(SerialError):
 class BadArchiveDuration(SerialError):
     def __init__(self) -> None:
         super().__init__(
-            "Threads can auto-archive after 60, 1440, 4320 or 10080 minutes "
+            f"Threads can auto-archive after {_listed(ARCHIVE_MINUTES)} minutes "
             "(an hour, a day, three days or a week); pick one of those."
         )
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return ", ".join(str(v) for v in values[:-1]) + f" or {values[-1]}"
