@@ -5,10 +5,13 @@ all. Each is said as ``<file>: <key>: <reason>``, the key as a dotted path such 
 ``schedule.timezone``.
 
 Relative paths in the file are taken from the folder that holds the file (the shipped
-``config/serialbot.yaml`` says ``../seeds``); without a file, from the working directory. Two
-environment variables win over the file: ``SERIALBOT_DATABASE`` (the database path) and
-``SERIALBOT_GUILD`` (the server to sync slash commands to). The bot token is never part of the
-configuration: it comes only from ``DISCORD_TOKEN``.
+``config/serialbot.yaml`` says ``../seeds``); without a file, from the working directory. These
+environment variables win over the file: ``SERIALBOT_DATABASE`` (the database path, or a
+``postgresql://`` URL), ``SERIALBOT_GUILD`` (the server to sync slash commands to),
+``SERIALBOT_SHARD_COUNT`` and ``SERIALBOT_SHARD_IDS`` (which Discord shards this process runs).
+The bot token is never part of the configuration: it comes only from ``DISCORD_TOKEN``; a
+PostgreSQL password comes from the environment too (``PGPASSWORD``, or the URL in
+``SERIALBOT_DATABASE``), never from the file.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = Path("config/serialbot.yaml")
 ENV_DATABASE = "SERIALBOT_DATABASE"
 ENV_GUILD = "SERIALBOT_GUILD"
+ENV_SHARD_COUNT = "SERIALBOT_SHARD_COUNT"
+ENV_SHARD_IDS = "SERIALBOT_SHARD_IDS"
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+# Discord's own limit is far below this; it only keeps a typo from meaning a million shards.
+SHARD_COUNT_MAX = 100_000
 
 CATCH_UP_POLICIES = ("one", "skip", "all")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -92,9 +100,21 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ShardSettings:
+    """Which Discord shards this process runs. ``count`` None takes Discord's recommendation
+    (``GET /gateway/bot``); ``ids`` None runs every shard. A cluster gives every process the same
+    count and each its own ids."""
+
+    count: int | None = None
+    ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     stories: Path = Path("seeds")
     database: Path = Path("data/serialbot.sqlite3")
+    # Set when ``database`` is a postgresql:// URL: then the SQLite path is not used.
+    database_url: str | None = None
     words_per_part: int = 1200
     tolerance: float = 0.35
     max_story_mb: int = 64
@@ -105,6 +125,7 @@ class Config:
     catch_up: CatchUpSettings = field(default_factory=CatchUpSettings)
     concurrency: int = 4
     commands: CommandSettings = field(default_factory=CommandSettings)
+    shards: ShardSettings = field(default_factory=ShardSettings)
     log_level: str = "INFO"
     # The file the values came from; None when only defaults (and the environment) apply.
     source: Path | None = None
@@ -137,9 +158,19 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
         if data is not None:
             values = _check_file(data, where, problems)
 
+    if is_postgresql_url(str(values.get("database", ""))):
+        url = values.pop("database")
+        if _url_password(url):
+            problems.append(
+                f"{where or 'the configuration'}: database: the PostgreSQL password does not "
+                "belong in the configuration file; remove it from the URL and set PGPASSWORD "
+                f"(or put the whole URL in {ENV_DATABASE}) instead"
+            )
+        values["database_url"] = url
     for key in ("stories", "database"):
         values[key] = _resolve(Path(values.get(key, getattr(_DEFAULTS, key))), base)
     _apply_environment(env, values, problems)
+    _check_shards(values, where or "the configuration", problems)
 
     if problems:
         raise ConfigError(problems)
@@ -296,6 +327,41 @@ def _timezone(value: Any) -> str:
     return name
 
 
+def _shard_count(value: Any) -> int | None:
+    if value is None:
+        return None
+    return _integer(1, SHARD_COUNT_MAX)(value)
+
+
+def _shard_ids(value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, list | int):
+        raise _Invalid(f"expected a list of shard numbers such as [0, 1], got {_kind(value)}")
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise _Invalid("is an empty list (give the shard numbers, or null for all of them)")
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise _Invalid(f"{item!r} is not a shard number (0, 1, 2, ...)")
+    if len(set(items)) != len(items):
+        raise _Invalid("names a shard twice")
+    return tuple(items)
+
+
+def is_postgresql_url(text: str) -> bool:
+    return text.strip().lower().startswith(POSTGRESQL_SCHEMES)
+
+
+def _url_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
 def _guild(value: Any) -> int | None:
     if value is None:
         return None
@@ -337,10 +403,12 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "catch_up.cap": ("catch_up.cap", _integer(1, 100)),
     "concurrency": ("concurrency", _integer(1, 64)),
     "commands.sync_guild": ("commands.sync_guild", _guild),
+    "shards.count": ("shards.count", _shard_count),
+    "shards.ids": ("shards.ids", _shard_ids),
     "log_level": ("log_level", _one_of(LOG_LEVELS, fold=True)),
 }
 _SECTIONS = frozenset(key.partition(".")[0] for key in _FIELDS if "." in key)
-_NULLABLE = frozenset({"commands.sync_guild"})
+_NULLABLE = frozenset({"commands.sync_guild", "shards.count", "shards.ids"})
 
 
 def _check_file(data: dict[Any, Any], where: str, problems: list[str]) -> dict[str, Any]:
@@ -401,8 +469,26 @@ def _suggest(key: str) -> str:
 
 def _apply_environment(env: Mapping[str, str], values: dict[str, Any], problems: list[str]) -> None:
     database = env.get(ENV_DATABASE, "").strip()
-    if database:
+    if is_postgresql_url(database):
+        values["database_url"] = database
+    elif database:
         values["database"] = _resolve(Path(database), Path.cwd())
+        values.pop("database_url", None)
+    count = env.get(ENV_SHARD_COUNT, "").strip()
+    if count:
+        if count.isascii() and count.isdigit() and 1 <= int(count) <= SHARD_COUNT_MAX:
+            values["shards.count"] = int(count)
+        else:
+            problems.append(
+                f"environment: {ENV_SHARD_COUNT}: {count!r} is not a shard count (a whole number "
+                f"from 1 to {SHARD_COUNT_MAX})"
+            )
+    ids = env.get(ENV_SHARD_IDS, "").strip()
+    if ids:
+        try:
+            values["shards.ids"] = parse_shard_ids(ids)
+        except ValueError as error:
+            problems.append(f"environment: {ENV_SHARD_IDS}: {error}")
     guild = env.get(ENV_GUILD, "").strip()
     if guild:
         if guild.isascii() and guild.isdigit() and int(guild) > 0:
@@ -413,6 +499,46 @@ def _apply_environment(env: Mapping[str, str], values: dict[str, Any], problems:
                 "123456789012345678: in Discord, Developer Mode, then right-click the server "
                 "and Copy Server ID)"
             )
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``"0,1,5"`` or ranges ``"0-3,8"`` (both ends included)."""
+    ids: list[int] = []
+    for piece in text.split(","):
+        low, dash, high = piece.strip().partition("-")
+        numbers = (low.strip(), high.strip()) if dash else (low.strip(),)
+        if not all(n.isascii() and n.isdigit() for n in numbers):
+            raise ValueError(
+                f"{text!r} is not a list of shard numbers (write them like 0,1,2 or 0-2)"
+            )
+        first, last = int(numbers[0]), int(numbers[-1])
+        if last < first:
+            raise ValueError(
+                f"{piece.strip()!r} is an empty range (write the smaller number first)"
+            )
+        ids.extend(range(first, last + 1))
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{text!r} names a shard twice")
+    return tuple(ids)
+
+
+def _check_shards(values: dict[str, Any], where: str, problems: list[str]) -> None:
+    count = values.get("shards.count")
+    ids = values.get("shards.ids")
+    if ids is None:
+        return
+    if count is None:
+        problems.append(
+            f"{where}: shards.ids: needs shards.count too (every process of a cluster must "
+            "split the servers the same way), or set SERIALBOT_SHARD_COUNT"
+        )
+        return
+    outside = [i for i in ids if i >= count]
+    if outside:
+        problems.append(
+            f"{where}: shards.ids: {', '.join(map(str, outside))} not below shards.count "
+            f"({count}): shards are numbered 0 to {count - 1}"
+        )
 
 
 def _resolve(path: Path, base: Path) -> Path:
@@ -436,6 +562,7 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         next=pick(NextSettings, "next."),
         catch_up=pick(CatchUpSettings, "catch_up."),
         commands=pick(CommandSettings, "commands."),
+        shards=pick(ShardSettings, "shards."),
         source=source,
     )
 

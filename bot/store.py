@@ -27,6 +27,8 @@ from typing import Any, Literal, Self, cast, get_args
 
 import aiosqlite
 
+from bot.shards import ShardSet
+
 __all__ = [
     "SCHEMA_VERSION",
     "CatchUp",
@@ -657,24 +659,31 @@ class Store:
     # --- due work ------------------------------------------------------------------------------
 
     async def due(
-        self, now: datetime, limit: int, *, after: tuple[datetime, int] | None = None
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        after: tuple[datetime, int] | None = None,
+        shards: ShardSet | None = None,
     ) -> list[Subscription]:
         """Running subscriptions with ``next_due <= now``, earliest first. ``after`` is the
-        (next_due, id) of the last row of the previous page."""
+        (next_due, id) of the last row of the previous page; ``shards`` keeps only the servers
+        of those shards."""
+        on_shards = _on_shards(shards)
         if after is None:
             rows = await self._fetch(
-                """
+                f"""
                 SELECT * FROM subscriptions
-                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?
+                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ? {on_shards}
                 ORDER BY next_due, id LIMIT ?
                 """,
                 (_ts(now), limit),
             )
         else:
             rows = await self._fetch(
-                """
+                f"""
                 SELECT * FROM subscriptions
-                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?
+                WHERE paused = 0 AND completed_at IS NULL AND next_due <= ? {on_shards}
                     AND (next_due > ? OR (next_due = ? AND id > ?))
                 ORDER BY next_due, id LIMIT ?
                 """,
@@ -682,23 +691,25 @@ class Store:
             )
         return [_subscription(r) for r in rows]
 
-    async def next_due_after(self, now: datetime) -> datetime | None:
+    async def next_due_after(
+        self, now: datetime, *, shards: ShardSet | None = None
+    ) -> datetime | None:
         """The earliest ``next_due`` of a running subscription strictly after ``now``."""
         rows = await self._fetch(
-            """
+            f"""
             SELECT min(next_due) FROM subscriptions
-            WHERE paused = 0 AND completed_at IS NULL AND next_due > ?
+            WHERE paused = 0 AND completed_at IS NULL AND next_due > ? {_on_shards(shards)}
             """,
             (_ts(now),),
         )
         return _dt_or_none(rows[0][0])
 
-    async def earliest_due(self) -> datetime | None:
+    async def earliest_due(self, *, shards: ShardSet | None = None) -> datetime | None:
         """The earliest ``next_due`` of any running subscription, past or future."""
         rows = await self._fetch(
-            """
+            f"""
             SELECT min(next_due) FROM subscriptions
-            WHERE paused = 0 AND completed_at IS NULL
+            WHERE paused = 0 AND completed_at IS NULL {_on_shards(shards)}
             """
         )
         return _dt_or_none(rows[0][0])
@@ -802,8 +813,18 @@ class Store:
         assert updated is not None
         return updated
 
-    async def pending_deliveries(self) -> list[Delivery]:
-        rows = await self._fetch("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY id")
+    async def pending_deliveries(self, *, shards: ShardSet | None = None) -> list[Delivery]:
+        if shards is None or shards.everything:
+            rows = await self._fetch("SELECT * FROM deliveries WHERE state = 'pending' ORDER BY id")
+        else:
+            rows = await self._fetch(
+                f"""
+                SELECT deliveries.* FROM deliveries
+                JOIN subscriptions ON subscriptions.id = deliveries.subscription_id
+                WHERE deliveries.state = 'pending' AND {shards.sql("subscriptions.guild_id")}
+                ORDER BY deliveries.id
+                """
+            )
         return [_delivery(r) for r in rows]
 
     async def delivery(self, channel_id: int, part: int) -> Delivery | None:
@@ -900,6 +921,11 @@ def _private_file(path: Path) -> None:
             log.info("the database %s was readable by others; now only by its owner", path)
     except OSError as exc:
         raise StoreError(f"Cannot open the database {path}: {exc}") from exc
+
+
+def _on_shards(shards: ShardSet | None) -> str:
+    """An ``AND`` condition keeping the subscriptions of ``shards`` (nothing for all)."""
+    return "" if shards is None or shards.everything else f"AND {shards.sql()}"
 
 
 async def _by_channel(db: aiosqlite.Connection, channel_id: int) -> Subscription | None:

@@ -29,6 +29,8 @@ EVERY_KEY = {
     "catch_up.cap",
     "concurrency",
     "commands.sync_guild",
+    "shards.count",
+    "shards.ids",
     "log_level",
 }
 
@@ -296,3 +298,55 @@ def test_environment_and_file_problems_are_listed_together(tmp_path: Path) -> No
     path = write(tmp_path, "concurrency: 0\n")
     found = problems(path, env={"SERIALBOT_GUILD": "x"})
     assert len(found) == 2
+
+
+# Shards and PostgreSQL -----------------------------------------------------------------------
+
+
+def test_shards_come_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "shards:\n  count: 6\n  ids: [0, 1]\n")
+    config = load_config(path, environ=NO_ENV)
+    assert (config.shards.count, config.shards.ids) == (6, (0, 1))
+    env = {"SERIALBOT_SHARD_COUNT": "8", "SERIALBOT_SHARD_IDS": "2-4,7"}
+    config = load_config(path, environ=env)
+    assert (config.shards.count, config.shards.ids) == (8, (2, 3, 4, 7))
+    assert load_config(write(tmp_path, ""), environ=NO_ENV).shards.count is None
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("shards:\n  ids: [0]\n", {}, "shards.ids: needs shards.count too"),
+        ("shards:\n  count: 2\n  ids: [0, 2]\n", {}, "shards.ids: 2 not below shards.count"),
+        ("shards:\n  count: 2\n  ids: [1, 1]\n", {}, "shards.ids: names a shard twice"),
+        ("shards:\n  count: 0\n", {}, "shards.count: 0 is out of range"),
+        ("shards:\n  ids: []\n", {}, "shards.ids: is an empty list"),
+        ("", {"SERIALBOT_SHARD_IDS": "one"}, "SERIALBOT_SHARD_IDS: 'one' is not a list"),
+        ("", {"SERIALBOT_SHARD_COUNT": "-1"}, "SERIALBOT_SHARD_COUNT: '-1' is not a shard"),
+        ("shards:\n  count: 4\n", {"SERIALBOT_SHARD_IDS": "3-1"}, "is an empty range"),
+    ],
+)
+def test_bad_shard_settings_are_named(
+    tmp_path: Path, text: str, env: dict[str, str], expected: str
+) -> None:
+    found = problems(write(tmp_path, text), env=env)
+    assert any(expected in problem for problem in found), found
+
+
+def test_a_postgresql_url_selects_postgresql_and_the_environment_can_switch_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "database: postgresql://serialbot@db.example/serialbot\n")
+    config = load_config(path, environ=NO_ENV)
+    assert config.database_url == "postgresql://serialbot@db.example/serialbot"
+    env = {"SERIALBOT_DATABASE": "postgres://u:secret@127.0.0.1:5433/x"}
+    assert load_config(write(tmp_path, ""), environ=env).database_url == env["SERIALBOT_DATABASE"]
+    back = load_config(path, environ={"SERIALBOT_DATABASE": "local.sqlite3"})
+    assert back.database_url is None and back.database == tmp_path / "local.sqlite3"
+
+
+def test_a_postgresql_password_in_the_file_is_refused(tmp_path: Path) -> None:
+    [problem] = problems(write(tmp_path, "database: postgresql://u:hunter2@db/serialbot\n"))
+    assert "database: the PostgreSQL password does not belong in the configuration" in problem
+    assert "hunter2" not in problem

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot import store as store_module
+from bot.shards import ShardSet
 from bot.store import SCHEMA_VERSION, Store, StoreError, Subscription, SubscriptionExists
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -211,6 +212,24 @@ async def test_due_pages_by_keyset_without_repeats(store: Store) -> None:
     third = await store.due(NOW, 3, after=(second[-1].next_due, second[-1].id))
     seen = [s.channel_id for s in first + second + third]
     assert seen == list(range(1, 8))
+
+
+async def test_due_work_is_kept_to_the_servers_of_the_given_shards(store: Store) -> None:
+    # Guild ids whose shard (id >> 22) % 3 is 0, 1 and 2, one subscription each.
+    for channel, guild in ((1, 3 << 22), (2, 4 << 22), (3, 5 << 22)):
+        await add(store, channel, guild_id=guild, slot_due=NOW + timedelta(minutes=channel))
+    later = NOW + timedelta(hours=1)
+    mine = ShardSet.of(3, [0, 2])
+    assert [s.channel_id for s in await store.due(later, 10, shards=mine)] == [1, 3]
+    assert [s.channel_id for s in await store.due(later, 10)] == [1, 2, 3]
+    assert await store.next_due_after(NOW, shards=ShardSet.of(3, [1])) == NOW + timedelta(minutes=2)
+    assert await store.earliest_due(shards=ShardSet.of(3, [2])) == NOW + timedelta(minutes=3)
+    for channel in (1, 2):
+        sub = await store.subscription(channel)
+        assert sub is not None
+        await store.begin_delivery(sub, part=1, nonce=f"n{channel}", trigger="schedule", now=NOW)
+    assert [d.channel_id for d in await store.pending_deliveries(shards=mine)] == [1]
+    assert [d.channel_id for d in await store.pending_deliveries()] == [1, 2]
 
 
 async def test_due_query_reads_the_partial_index(store: Store) -> None:

@@ -1,8 +1,13 @@
 """The Discord client: connects with the ``guilds`` intent only, registers ``/serial``, syncs it
-when its definition changed, and runs the scheduler for as long as the connection lives."""
+when its definition changed, and runs the scheduler for as long as the connection lives.
+
+It is sharded (``AutoShardedClient``): one process runs every shard, or the shards named in the
+configuration, and then schedules only for the servers on them; the shard count is the
+configured one or Discord's recommendation."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -16,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.frontend.commands import SerialCommands, SerialTree
 from bot.frontend.poster import DiscordPoster
 from bot.scheduler import Scheduler, SchedulerSettings
+from bot.shards import ShardSet
 from bot.store import FILE_MODE
 
 if TYPE_CHECKING:
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SerialBot(discord.Client):
+class SerialBot(discord.AutoShardedClient):
     """Takes resources that are already open (the runner owns their lifetime); tests pass a
     ``ManualClock`` and their own library."""
 
@@ -42,6 +48,9 @@ class SerialBot(discord.Client):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        shards = config.shards
+        options.setdefault("shard_count", shards.count)
+        options.setdefault("shard_ids", list(shards.ids) if shards.ids is not None else None)
         super().__init__(
             intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options
         )
@@ -57,6 +66,7 @@ class SerialBot(discord.Client):
             threads=config.threads.enabled,
         )
         self._scheduler: Scheduler | None = None
+        self._shard_set: ShardSet | None = None
 
     @property
     def scheduler(self) -> Scheduler:
@@ -64,7 +74,15 @@ class SerialBot(discord.Client):
             raise RuntimeError("the scheduler starts in setup_hook")
         return self._scheduler
 
+    @property
+    def shard_set(self) -> ShardSet:
+        """The shards this process runs (known once logged in)."""
+        if self._shard_set is None:
+            raise RuntimeError("the shards are known in setup_hook")
+        return self._shard_set
+
     async def setup_hook(self) -> None:
+        await self._resolve_shards()
         self.tree.add_command(SerialCommands(self))
         await self._sync_commands()
         self._scheduler = Scheduler(
@@ -72,11 +90,23 @@ class SerialBot(discord.Client):
             self.library,
             self.poster,
             self.clock,
-            SchedulerSettings.from_config(self.config),
+            dataclasses.replace(SchedulerSettings.from_config(self.config), shards=self.shard_set),
             default_timezone=self.config.default_timezone,
         )
         await self._scheduler.start()
-        log.info("scheduler started with %d stories", len(self.library.serials))
+        log.info(
+            "scheduler started with %d stories for %s",
+            len(self.library.serials),
+            self.shard_set.describe(),
+        )
+
+    async def _resolve_shards(self) -> None:
+        """Ask Discord for the shard count when none is configured, before the scheduler starts
+        (it must know which servers are this process's); ``launch_shards`` then uses it."""
+        if self.shard_count is None:
+            self.shard_count, _, _ = await self.http.get_bot_gateway()
+            log.info("Discord recommends %d shard(s)", self.shard_count)
+        self._shard_set = ShardSet.of(self.shard_count, self.shard_ids)
 
     async def close(self) -> None:
         # Stop posting first, so an in-flight post finishes while the connection still exists.
@@ -86,7 +116,16 @@ class SerialBot(discord.Client):
         await super().close()
 
     async def on_ready(self) -> None:
-        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+        log.info(
+            "connected as %s to %d servers (%s)",
+            self.user,
+            len(self.guilds),
+            self.shard_set.describe() if self._shard_set else "shards unknown",
+        )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        servers = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("shard %d of %s ready with %d servers", shard_id, self.shard_count, servers)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         if self._scheduler is not None:

@@ -266,7 +266,10 @@ class SerialCommands(app_commands.Group):
         status = await in_time(
             interaction, self.bot.scheduler.status(_home_channel_id(interaction)), ephemeral=True
         )
-        await send_ephemeral(interaction, _status_text(status))
+        text = _status_text(status)
+        if interaction.guild is not None and (self.bot.shard_count or 1) > 1:
+            text += f"\nShard: {interaction.guild.shard_id} of {self.bot.shard_count}"
+        await send_ephemeral(interaction, text)
 
     @app_commands.command(description="Re-read a part this channel has already received")
     @app_commands.describe(part="The part number, e.g. 1")

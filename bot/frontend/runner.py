@@ -20,6 +20,9 @@ from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
+# Gateway close code: a shard would hold more servers than Discord allows one session.
+_SHARDING_REQUIRED = 4011
+
 
 def _fail(message: str, code: int) -> int:
     print(f"serialbot: {message}", file=sys.stderr)
@@ -98,6 +101,14 @@ async def run(config: Config, token: str) -> int:
                 return _fail("Discord rejected the token in DISCORD_TOKEN (login failed)", 1)
             except discord.PrivilegedIntentsRequired:
                 return _fail("Discord refused the gateway intents requested", 1)
+            except discord.ConnectionClosed as error:
+                if error.code != _SHARDING_REQUIRED:
+                    raise
+                return _fail(
+                    "Discord requires more shards for this many servers (close code 4011): "
+                    "raise shards.count, or remove it to use Discord's recommendation",
+                    1,
+                )
             finally:
                 loop = asyncio.get_running_loop()
                 for sig in signals:

@@ -24,6 +24,7 @@ from bot.schedule import ScheduleError
 from bot.scheduler._answers import DeliveryResult, paused_notice, renumbered_notice
 from bot.scheduler._settings import SchedulerSettings, SerialSource
 from bot.scheduler._timing import after_post, numbering_holds, part_for_position, timing
+from bot.shards import ShardSet, shard_of
 from bot.store import Delivery, Store, Subscription, Trigger
 from bot.story import Part, Serial
 
@@ -47,6 +48,13 @@ def delivery_nonce(
     key = f"{channel_id}\x1f{slug}\x1f{revision}\x1f{part}\x1f{subscription_id}\x1f{run}"
     digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
     return ("s" + digest)[:NONCE_LENGTH]
+
+
+def _shard_note(shards: ShardSet | None, guild_id: int) -> str:
+    """ ", shard N" for the log when the bot has more than one shard."""
+    if shards is None or shards.count == 1:
+        return ""
+    return f", shard {shard_of(guild_id, shards.count)}"
 
 
 def destination(sub: Subscription) -> Destination:
@@ -101,7 +109,7 @@ class Courier:
 
     async def repair(self) -> None:
         """Finish the deliveries a crash left pending, with the nonces they were begun with."""
-        pending = await self._store.pending_deliveries()
+        pending = await self._store.pending_deliveries(shards=self._settings.shards)
         if not pending:
             return
         log.info("Finishing %s deliveries left pending by the last run", len(pending))
@@ -181,11 +189,12 @@ class Courier:
                 next_due=now if last else due,
             )
             log.info(
-                "Posted part %s of %s to channel %s (%s)",
+                "Posted part %s of %s to channel %s (%s%s)",
                 number,
                 len(serial.parts),
                 channel_id,
                 delivery.trigger,
+                _shard_note(self._settings.shards, sub.guild_id),
             )
             if last:
                 await self._close(sub, serial)

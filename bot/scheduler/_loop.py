@@ -72,7 +72,9 @@ class Loop:
             await asyncio.sleep(0)
             if self._parked and not self._inflight and not self._wake_event.is_set():
                 now = self._clock.now()
-                due = await self._store.due(now, len(self._holdoff) + 1)
+                due = await self._store.due(
+                    now, len(self._holdoff) + 1, shards=self._settings.shards
+                )
                 waiting = any(self._holdoff.get(s.channel_id, now) <= now for s in due)
                 if not waiting and self._parked and not self._inflight:
                     return
@@ -121,7 +123,7 @@ class Loop:
         capped = False
         after: tuple[datetime, int] | None = None
         while not capped:
-            batch = await self._store.due(now, PAGE, after=after)
+            batch = await self._store.due(now, PAGE, after=after, shards=self._settings.shards)
             for sub in batch:
                 if sub.channel_id in self._inflight or sub.channel_id in self._holdoff:
                     continue
@@ -135,7 +137,7 @@ class Loop:
             assert last.next_due is not None
             after = (last.next_due, last.id)
         self._capped = capped
-        upcoming = await self._store.next_due_after(now)
+        upcoming = await self._store.next_due_after(now, shards=self._settings.shards)
         times = [t for t in (upcoming, *self._holdoff.values()) if t is not None]
         return min(times, default=None)
 

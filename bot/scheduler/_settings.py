@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, get_args
 
+from bot.shards import ShardSet
 from bot.store import CatchUp
 from bot.story import Serial
 
@@ -24,6 +25,8 @@ class SchedulerSettings:
     catch_up_spacing: timedelta = timedelta(minutes=10)
     retry_base: timedelta = timedelta(minutes=1)
     retry_max: timedelta = timedelta(hours=1)
+    # The shards this process runs: only their servers are scheduled here (None: every server).
+    shards: ShardSet | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

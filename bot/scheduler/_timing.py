@@ -79,7 +79,7 @@ async def catch_up(
 ) -> None:
     """Apply each overdue subscription's catch-up policy (at start-up)."""
     after: tuple[datetime, int] | None = None
-    while batch := await store.due(now, PAGE, after=after):
+    while batch := await store.due(now, PAGE, after=after, shards=settings.shards):
         for sub in batch:
             try:
                 await _catch_up_one(store, library, settings, sub, now)

@@ -1,6 +1,10 @@
 """The gateway websocket: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME with replay,
 INVALID_SESSION, and dispatch of events to every session whose shard and intents cover them
-(discord.py ``gateway.py`` and ``state.py`` are the other side of this)."""
+(discord.py ``gateway.py`` and ``state.py`` are the other side of this).
+
+Sharding as Discord does it: IDENTIFY carries ``shard: [id, count]``, a session receives only the
+guilds with ``(guild_id >> 22) % count == id``, and a session that would hold more than 2,500
+guilds is closed with 4011 (sharding required)."""
 
 # Test-facing waits take a ``timeout`` argument, as asyncio's own waits do.
 # ruff: noqa: ASYNC109
@@ -23,6 +27,7 @@ from aiohttp import WSMsgType, web
 from .limits import (
     HEARTBEAT_INTERVAL_MS,
     PRIVILEGED_INTENTS,
+    SHARD_GUILDS_MAX,
     CloseCode,
     GatewayOp,
     Intent,
@@ -133,12 +138,19 @@ class Gateway:
             await ws.close(code=CloseCode.invalid_shard, message=b"Invalid shard.")
             return None
         self._expire_sessions()
+        guilds = [
+            g
+            for g in self.world.guilds.values()
+            if g.bot_present and (g.id >> 22) % shard_count == shard_id
+        ]
+        if len(guilds) > SHARD_GUILDS_MAX:
+            await ws.close(code=CloseCode.sharding_required, message=b"Sharding required.")
+            return None
         self.identifies += 1
         session = Session(
             secrets.token_hex(16), intents, shard_id, shard_count, ws=ws, number=self.identifies
         )
         self.sessions[session.id] = session
-        guilds = [g for g in self.world.guilds.values() if g.bot_present and session.covers(g.id)]
         user = self.world.bot.to_dict() | {"verified": True, "mfa_enabled": False}
         ready = {
             "v": 10,

@@ -73,6 +73,10 @@ INVALID_REQUEST_PERIOD_SECONDS = 600.0
 
 # Gateway
 HEARTBEAT_INTERVAL_MS = 41_250
+# A session (shard) may hold at most this many guilds, else IDENTIFY is closed with 4011;
+# GET /gateway/bot recommends about one shard per this many guilds.
+SHARD_GUILDS_MAX = 2500
+GUILDS_PER_RECOMMENDED_SHARD = 1000
 
 
 class ErrorCode(IntEnum):
@@ -239,4 +243,5 @@ class CloseCode(IntEnum):
     already_authenticated = 4005
     invalid_seq = 4007
     invalid_shard = 4010
+    sharding_required = 4011
     disallowed_intents = 4014

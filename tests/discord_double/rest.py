@@ -318,7 +318,7 @@ class RestApi:
         return json_response(
             {
                 "url": str(self.double.gateway_url),
-                "shards": self.double.recommended_shards,
+                "shards": self.double.shard_recommendation,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000 - self.double.gateway.identifies,

@@ -7,6 +7,7 @@ the controls tests use (inject interactions, read posts, break things on purpose
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import socket
 import time
@@ -26,6 +27,7 @@ from .limits import (
     GLOBAL_RATE_LIMIT,
     GLOBAL_RATE_PERIOD_SECONDS,
     GUILD_CHANNELS_MAX,
+    GUILDS_PER_RECOMMENDED_SHARD,
     INTERACTION_DEADLINE_SECONDS,
     ChannelType,
     Intent,
@@ -93,7 +95,8 @@ class DiscordDouble:
     drives message timestamps, snowflakes and the nonce window; ``advance_clock`` moves it.
     ``approved_intents`` are the privileged intents the application may use. Without
     ``default_world`` there are no default ids (``guild_id``, ``channels``, ``reader_id``...), so
-    pass explicit ids to the controls.
+    pass explicit ids to the controls. ``recommended_shards`` fixes what ``GET /gateway/bot``
+    recommends; by default it is one shard per 1,000 guilds, as Discord does.
     """
 
     def __init__(
@@ -104,7 +107,7 @@ class DiscordDouble:
         interaction_deadline: float = INTERACTION_DEADLINE_SECONDS,
         clock: Callable[[], float] = time.time,
         approved_intents: int = 0,
-        recommended_shards: int = 1,
+        recommended_shards: int | None = None,
         default_world: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -253,6 +256,14 @@ class DiscordDouble:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    @property
+    def shard_recommendation(self) -> int:
+        """The shard count ``GET /gateway/bot`` answers."""
+        if self.recommended_shards is not None:
+            return self.recommended_shards
+        guilds = sum(g.bot_present for g in self.world.guilds.values())
+        return max(1, math.ceil(guilds / GUILDS_PER_RECOMMENDED_SHARD))
 
     # building more world
 

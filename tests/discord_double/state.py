@@ -259,8 +259,13 @@ class World:
     def now(self) -> float:
         return self.clock()
 
-    def new_id(self) -> int:
+    def new_id(self, *, own_millisecond: bool = False) -> int:
+        """A snowflake after every earlier one. ``own_millisecond`` gives it a timestamp no
+        earlier id has: guilds made in one burst then fall on consecutive shards, as guilds made
+        at different times do on Discord, rather than all on one."""
         ms = int(self.now() * 1000) - DISCORD_EPOCH_MS
+        if own_millisecond:
+            ms = max(ms, (self._last_id >> 22) + 1)
         candidate = (ms << 22) | (1 << 17) | (next(self._increment) & 0xFFF)
         self._last_id = max(candidate, self._last_id + 1)
         return self._last_id
@@ -274,7 +279,9 @@ class World:
 
     def add_guild(self, name: str, *, owner_name: str = "owner") -> Guild:
         owner = self.add_user(f"{owner_name}-{len(self.guilds) + 1}")
-        guild = Guild(id=self.new_id(), name=name, owner_id=owner.id, joined_at=self.now())
+        guild = Guild(
+            id=self.new_id(own_millisecond=True), name=name, owner_id=owner.id, joined_at=self.now()
+        )
         self.guilds[guild.id] = guild
         guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", int(EVERYONE_PERMISSIONS))
         bot_role = Role(
