@@ -110,6 +110,14 @@ class ShardSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """Discord allows a bot 50 requests a second in all (more for large bots, on request): the
+    bot paces every request a little under that."""
+
+    requests_per_second: float = 48.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     stories: Path = Path("seeds")
     database: Path = Path("data/serialbot.sqlite3")
@@ -126,6 +134,7 @@ class Config:
     concurrency: int = 4
     commands: CommandSettings = field(default_factory=CommandSettings)
     shards: ShardSettings = field(default_factory=ShardSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
     log_level: str = "INFO"
     # The file the values came from; None when only defaults (and the environment) apply.
     source: Path | None = None
@@ -262,6 +271,17 @@ def _fraction(value: Any) -> float:
     if not 0 < value < 1:
         raise _Invalid(f"{value} is out of range (allowed: more than 0 and less than 1)")
     return float(value)
+
+
+def _number(low: float, high: float, unit: str = "") -> _Check:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Invalid(f"expected a number, got {_kind(value)}")
+        if not low <= value <= high:
+            raise _Invalid(f"{value} is out of range (allowed: {low:g} to {high:g}{unit})")
+        return float(value)
+
+    return check
 
 
 def _one_of(allowed: tuple[Any, ...], *, fold: bool = False) -> _Check:
@@ -405,6 +425,7 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "commands.sync_guild": ("commands.sync_guild", _guild),
     "shards.count": ("shards.count", _shard_count),
     "shards.ids": ("shards.ids", _shard_ids),
+    "discord.requests_per_second": ("discord.requests_per_second", _number(1, 10_000, "/s")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, fold=True)),
 }
 _SECTIONS = frozenset(key.partition(".")[0] for key in _FIELDS if "." in key)
@@ -563,6 +584,7 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         catch_up=pick(CatchUpSettings, "catch_up."),
         commands=pick(CommandSettings, "commands."),
         shards=pick(ShardSettings, "shards."),
+        discord=pick(DiscordSettings, "discord."),
         source=source,
     )
 

@@ -27,23 +27,41 @@ class Delivered:
 
 
 class PostError(Exception):
-    """A part could not be posted. ``reason`` is said to admins (status, notices)."""
+    """A part could not be posted. ``reason`` is said to admins (status, notices). Each subclass
+    has one meaning for the scheduler; a bare ``PostError`` (from a poster that does not say)
+    is taken as passing."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
+class PostRefused(PostError):
+    """The platform refused the post as it stands (a locked thread, a forum that requires a
+    tag, content it rejects, a missing permission): asking again gets the same answer, and
+    every refusal counts towards an IP ban. Pause with the reason and tell the admins once."""
+
+
+class PostForbidden(PostRefused):
+    """We lack access or permissions: pause until an admin resumes, never retry in a loop."""
+
+
 class ChannelGone(PostError):
     """The channel (or the whole guild) is no longer there for us: pause, do not retry."""
 
 
-class PostForbidden(PostError):
-    """We lack access or permissions: pause until an admin resumes, never retry in a loop."""
+class PostDelayed(PostError):
+    """Rate limited, or the platform told the whole bot to stop for a while: nothing is wrong
+    with this post. Every post waits ``retry_after`` seconds, then goes as planned."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PostTransient(PostError):
-    """Server errors, time-outs, a lost connection: try again later with backoff."""
+    """Server errors, time-outs, a lost connection, an odd answer: try again later with
+    backoff."""
 
 
 class Poster(Protocol):

@@ -31,6 +31,7 @@ EVERY_KEY = {
     "commands.sync_guild",
     "shards.count",
     "shards.ids",
+    "discord.requests_per_second",
     "log_level",
 }
 
@@ -207,6 +208,8 @@ def test_a_key_at_the_wrong_level_points_to_the_right_one(tmp_path: Path) -> Non
         ("schedule:\n  default: 18:00", "schedule.default", "put it in quotes"),
         ("stories: ''", "stories", "is empty"),
         ("concurrency:", "concurrency", "has no value"),
+        ("discord:\n  requests_per_second: 0", "discord.requests_per_second", "out of range"),
+        ("discord:\n  requests_per_second: fast", "discord.requests_per_second", "a number"),
         ("threads: on", "threads", "expected a section"),
     ],
 )
@@ -217,6 +220,11 @@ def test_wrong_values_are_named_with_the_reason(
     [problem] = problems(path)
     assert problem.startswith(f"{path}: {key}: ")
     assert reason in problem
+
+
+def test_the_request_rate_may_be_a_fraction(tmp_path: Path) -> None:
+    path = write(tmp_path, "discord:\n  requests_per_second: 45.5\n")
+    assert load_config(path, environ=NO_ENV).discord.requests_per_second == 45.5
 
 
 def test_log_level_is_case_insensitive(tmp_path: Path) -> None:

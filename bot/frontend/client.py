@@ -19,7 +19,9 @@ import discord
 
 from bot.clock import Clock, SystemClock
 from bot.frontend.commands import SerialCommands, SerialTree
+from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
+from bot.pacing import Pacer, RestHealth
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.shards import ShardSet
 from bot.store import FILE_MODE
@@ -51,8 +53,13 @@ class SerialBot(discord.AutoShardedClient):
         shards = config.shards
         options.setdefault("shard_count", shards.count)
         options.setdefault("shard_ids", list(shards.ids) if shards.ids is not None else None)
+        # Every REST request of this client waits its turn here (see bot.frontend.pacing).
+        self.rest_guard = RestGuard(Pacer(config.discord.requests_per_second))
         super().__init__(
-            intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            http_trace=self.rest_guard.trace(),
+            **options,
         )
         self.config = config
         self.store = store
@@ -64,9 +71,16 @@ class SerialBot(discord.AutoShardedClient):
             self,
             auto_archive_minutes=config.threads.auto_archive_minutes,
             threads=config.threads.enabled,
+            health=self.rest_guard.health,
         )
         self._scheduler: Scheduler | None = None
         self._shard_set: ShardSet | None = None
+
+    @property
+    def rest_health(self) -> RestHealth:
+        """Requests sent, 429s, invalid requests in the last ten minutes, and any pause Discord
+        imposed: for status and metrics."""
+        return self.rest_guard.health
 
     @property
     def scheduler(self) -> Scheduler:

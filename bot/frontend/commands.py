@@ -269,6 +269,12 @@ class SerialCommands(app_commands.Group):
         text = _status_text(status)
         if interaction.guild is not None and (self.bot.shard_count or 1) > 1:
             text += f"\nShard: {interaction.guild.shard_id} of {self.bot.shard_count}"
+        held = self.bot.rest_health.paused_for()
+        if held > 0:
+            text += (
+                f"\nDiscord is limiting the bot right now: posts are delayed, not lost, and "
+                f"resume in about {_duration_text(held)}."
+            )
         await send_ephemeral(interaction, text)
 
     @app_commands.command(description="Re-read a part this channel has already received")
@@ -536,6 +542,12 @@ class SerialCommands(app_commands.Group):
         await in_time(interaction, self.bot.scheduler.restart(channel_id))
         status = await self.bot.scheduler.status(channel_id)
         await answer(interaction, f"Starting over: Part 1 arrives {_when(status.next_due)}.")
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
 
 
 def _status_text(status: ChannelStatus) -> str:

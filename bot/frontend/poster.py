@@ -11,10 +11,13 @@ again after longer (``resume_part``) is first looked for in the channel's recent
 bot's own messages since its last installment that read as the start of this part are kept, and
 only the rest is sent. The closing message is always looked for first.
 
-Failures are translated into the typed errors of ``bot.poster`` so the scheduler can tell "try
-later" from "pause and tell an admin"; a 403 or 404 is never retried here, and 429s are left to
-discord.py. A post that takes longer than ``post_timeout`` (Discord hanging) is given up as a
-passing failure; the retry's nonces and history check keep it from doubling.
+Failures are translated into the typed errors of ``bot.poster`` by Discord's error codes, not
+the status alone: a refusal (a locked thread, a forum requiring tags, invalid content, a missing
+permission) pauses the serial; an unknown channel means it is gone; any other 404, a 5xx or the
+network is a passing failure; a 429 or a ban only delays the post (the pacer in
+``bot.frontend.pacing`` holds every request meanwhile). Nothing is retried here, and 429s are
+left to discord.py. A post that takes longer than ``post_timeout`` (Discord hanging) is given up
+as a passing failure; the retry's nonces and history check keep it from doubling.
 """
 
 from __future__ import annotations
@@ -32,10 +35,20 @@ import aiohttp
 import discord
 
 from bot.frontend import permissions
-from bot.poster import ChannelGone, Delivered, PostError, PostForbidden, PostTransient
+from bot.frontend.pacing import RestPaused
+from bot.poster import (
+    ChannelGone,
+    Delivered,
+    PostDelayed,
+    PostError,
+    PostForbidden,
+    PostRefused,
+    PostTransient,
+)
 from bot.render import render_end, render_part
 
 if TYPE_CHECKING:
+    from bot.pacing import RestHealth
     from bot.poster import Destination
     from bot.story import Part, Serial
 
@@ -52,9 +65,33 @@ MESSAGE_MAX = 2000
 HISTORY_SCAN = 500
 POST_TIMEOUT_SECONDS = 120.0
 
-_UNKNOWN_CHANNEL = 10003
 _MISSING_ACCESS = 50001
+_UNKNOWN_MESSAGE = 10008
 _THREAD_ALREADY_CREATED = 160004
+_BANNED = 40333
+# When Discord limits the bot without saying for how long, a post waits this long.
+DELAY_WITHOUT_WAIT = 60.0
+
+# Discord's error codes, by what they mean for a post. The sentences finish "The serial ... is
+# paused: <reason>." in notices and status.
+_GONE_CODES = {
+    10003: "{where} was deleted",
+    10004: "the server is no longer there for the bot",
+}
+_PERMISSION_CODES = frozenset({50001, 50013})
+_DELAY_CODES = frozenset({20028, 20016})  # channel write limit, slowmode
+_PASSING_CODES = frozenset({130000})  # API resource overloaded
+_REFUSALS = {
+    160005: "a thread the part goes into in {where} is locked; unlock it",
+    40067: (
+        "{where} requires a tag on every post; turn off “Require tags” in the forum's settings"
+    ),
+    40058: "{where} takes only posts, not messages",
+    50083: "the thread in {where} is archived",
+    160006: "{where} has too many active threads; archive some",
+    50035: "Discord rejected the post's content as invalid",
+    50006: "Discord rejected an empty message",
+}
 
 PostableChannel = discord.TextChannel | discord.ForumChannel
 
@@ -91,8 +128,10 @@ class DiscordPoster:
         auto_archive_minutes: int = 1440,
         threads: bool = True,
         post_timeout: float = POST_TIMEOUT_SECONDS,
+        health: RestHealth | None = None,
     ) -> None:
         self._client = client
+        self._health = health
         self._auto_archive_minutes = auto_archive_minutes
         self._threads = threads
         self.post_timeout = post_timeout
@@ -240,7 +279,7 @@ class DiscordPoster:
 
     async def _open_thread(
         self, channel: discord.TextChannel, message_id: int, name: str, minutes: int
-    ) -> int:
+    ) -> int | None:
         try:
             thread = await channel.get_partial_message(message_id).create_thread(
                 name=name,
@@ -250,6 +289,14 @@ class DiscordPoster:
             if error.code == _THREAD_ALREADY_CREATED:
                 # A repeat after a crash: the thread is there, and its id is the message's.
                 return message_id
+            if error.code == _UNKNOWN_MESSAGE:
+                # Someone deleted the header between the post and its thread: the part is out,
+                # posting it again would double it. It goes without a thread.
+                log.warning(
+                    "the header of a part in channel %s was deleted before its thread opened",
+                    channel.id,
+                )
+                return None
             raise
         return thread.id
 
@@ -314,28 +361,57 @@ class DiscordPoster:
 
     @contextlib.contextmanager
     def _translate(self, channel: discord.abc.GuildChannel | None) -> Iterator[None]:
-        """Discord's and the network's failures as the scheduler's typed errors."""
+        """Discord's and the network's failures as the scheduler's typed errors, by Discord's
+        error code where there is one, not by the status alone."""
         where = f"#{channel.name}" if channel is not None else "the channel"
         try:
             yield
-        except discord.NotFound as error:
-            if error.code == _UNKNOWN_CHANNEL:
-                raise ChannelGone(f"{where} was deleted") from error
-            raise ChannelGone(f"{where} or its messages are gone ({error.text})") from error
-        except discord.Forbidden as error:
-            raise PostForbidden(self._forbidden_reason(channel, error)) from error
-        except discord.DiscordServerError as error:
-            raise PostTransient(f"Discord server error {error.status}") from error
+        except RestPaused as error:
+            raise PostDelayed(f"delayed: {error.reason}", error.retry_after) from error
         except discord.RateLimited as error:
-            raise PostTransient(f"rate limited for {error.retry_after:.0f}s") from error
+            raise PostDelayed(
+                f"delayed: rate limited for {error.retry_after:.0f} s", error.retry_after
+            ) from error
         except discord.HTTPException as error:
-            if error.status >= 500:
-                raise PostTransient(f"Discord server error {error.status}") from error
-            # A request Discord will refuse again as it stands (a locked thread, too many active
-            # threads): stop and let an admin look, rather than repeat it.
-            raise PostError(f"Discord refused the post in {where}: {error.text}") from error
+            raise self._classify(error, channel, where) from error
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise PostTransient(f"network error: {error.__class__.__name__}") from error
+        except PostError:
+            raise
+        except Exception as error:
+            # An answer discord.py did not expect (a ban's 429 without ``retry_after``) while
+            # Discord has the bot on hold: the post waits with every other.
+            held = self._health.paused_for() if self._health is not None else 0.0
+            if held <= 0:
+                raise
+            pause = self._health.pause if self._health is not None else None
+            reason = pause.reason if pause is not None else "Discord is limiting the bot"
+            raise PostDelayed(f"delayed: {reason}", held) from error
+
+    def _classify(
+        self, error: discord.HTTPException, channel: discord.abc.GuildChannel | None, where: str
+    ) -> PostError:
+        status, code = error.status, error.code
+        detail = f"{status}, code {code}: {error.text}" if error.text else f"{status}, code {code}"
+        if status == 429 or code in _DELAY_CODES or code == _BANNED:
+            wait = self._health.paused_for() if self._health is not None else 0.0
+            return PostDelayed(
+                f"delayed: Discord is limiting the bot ({detail})", wait or DELAY_WITHOUT_WAIT
+            )
+        if status >= 500 or code in _PASSING_CODES:
+            return PostTransient(f"Discord server error ({detail})")
+        if code in _GONE_CODES:
+            return ChannelGone(_GONE_CODES[code].format(where=where))
+        if status == 404:
+            return PostTransient(f"Discord could not find something the post needs ({detail})")
+        if status == 401:
+            return PostTransient(f"Discord did not accept the bot's token ({detail})")
+        if isinstance(error, discord.Forbidden) or code in _PERMISSION_CODES:
+            return PostForbidden(self._forbidden_reason(channel, error))
+        refusal = _REFUSALS.get(code)
+        if refusal is not None:
+            return PostRefused(refusal.format(where=where))
+        return PostRefused(f"Discord refused the post in {where} ({detail})")
 
     def _forbidden_reason(
         self, channel: discord.abc.GuildChannel | None, error: discord.Forbidden

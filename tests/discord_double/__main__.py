@@ -1,4 +1,5 @@
-"""Serve a double on its own: ``python -m tests.discord_double [--channels N] [--rate-limits]``.
+"""Serve a double on its own: ``python -m tests.discord_double [--channels N] [--rate-limits]
+[--window fixed|sliding] [--ban-after N] [--ban-seconds S]``.
 Prints one JSON line (addresses, token, ids) and serves until interrupted; ``/_double/summary``
 gives posting figures, ``/_double/world`` the ids."""
 
@@ -12,6 +13,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .ban import BAN_SECONDS
+from .limits import INVALID_REQUEST_LIMIT
+from .ratelimit import WINDOW_MODELS
 from .server import DiscordDouble
 
 
@@ -19,6 +23,9 @@ async def _serve(options: argparse.Namespace) -> None:
     double = DiscordDouble(
         rate_limits=options.rate_limits,
         time_scale=options.time_scale,
+        window=options.window,
+        ban_after=options.ban_after or None,
+        ban_seconds=options.ban_seconds,
         port=options.port,
     )
     if options.channels:
@@ -55,6 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=0, help="extra text channels to create")
     parser.add_argument("--rate-limits", action="store_true", help="enforce Discord's rate limits")
     parser.add_argument("--time-scale", type=float, default=1.0, help="shorten rate-limit windows")
+    parser.add_argument(
+        "--window", choices=WINDOW_MODELS, default="fixed", help="shape of the global window"
+    )
+    parser.add_argument(
+        "--ban-after",
+        type=int,
+        default=INVALID_REQUEST_LIMIT,
+        help="invalid requests in 10 minutes that earn a ban (0: never)",
+    )
+    parser.add_argument("--ban-seconds", type=float, default=BAN_SECONDS, help="ban length")
     parser.add_argument("--full", action="store_true", help="print every guild and channel id")
     options = parser.parse_args(argv)
     asyncio.run(_serve(options))

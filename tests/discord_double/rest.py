@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class RequestRecord:
     duration: float = 0.0
     body: Json | None = None
     is_global: bool = False
+    banned: bool = False
 
 
 @dataclass
@@ -71,6 +73,8 @@ class FailureRule:
     code: int | None
     commit: bool
     hits: int = 0
+    retry_after: float | None = None
+    is_global: bool = False
 
 
 @dataclass
@@ -146,13 +150,22 @@ class RestApi:
             request.method, path[len(API_PREFIX) :], dict(request.query), time.monotonic()
         )
         double.requests.append(record)
-        response = await self._process(request, handler, record)
+        ban = double.ban_gate.current()
+        if ban is not None:
+            # An IP ban answers everything, interaction callbacks included.
+            response: web.StreamResponse = double.ban_gate.response(ban)
+            record.banned = True
+        else:
+            response = await self._process(request, handler, record)
         record.status = response.status
         record.duration = time.monotonic() - record.at
         record.body = request.get(BODY)
         # what Discord counts towards its invalid-request ban (shared-scope 429s excepted)
-        if response.status in (401, 403, 429):
+        shared = response.headers.get("X-RateLimit-Scope") == "shared"
+        if response.status in (401, 403, 429) and not shared:
             double.invalid_requests.append(record.at)
+            if not record.banned:
+                double.ban_gate.note_invalid(record.at)
         return response
 
     async def _process(
@@ -210,7 +223,19 @@ class RestApi:
     ) -> web.Response:
         code = rule.code if rule.code is not None else 0
         record.code = code
-        body = {"message": f"{rule.status}: {_reason(rule.status)}", "code": code}
+        body: Json = {"message": f"{rule.status}: {_reason(rule.status)}", "code": code}
+        if rule.status == 429:
+            # Discord's own 429: what discord.py needs to wait and try again.
+            retry = rule.retry_after if rule.retry_after is not None else 1.0
+            body = {"message": "You are being rate limited.", "retry_after": retry}
+            body["global"] = rule.is_global
+            record.is_global = rule.is_global
+            headers = headers | {
+                "Retry-After": str(max(1, math.ceil(retry))),
+                "X-RateLimit-Scope": "global" if rule.is_global else "user",
+            }
+            if rule.is_global:
+                headers["X-RateLimit-Global"] = "true"
         return json_response(body, status=rule.status, headers=headers)
 
     def routes(self) -> list[web.RouteDef]:

@@ -18,6 +18,7 @@ import yarl
 from aiohttp import web
 
 from .actions import Actions
+from .ban import BAN_SECONDS, Ban, BanGate, BanKind
 from .commands import CommandRegistry, build_options, split_path
 from .components import DirectMessages, pressable
 from .errors import ApiError
@@ -29,13 +30,15 @@ from .limits import (
     GUILD_CHANNELS_MAX,
     GUILDS_PER_RECOMMENDED_SHARD,
     INTERACTION_DEADLINE_SECONDS,
+    INVALID_REQUEST_LIMIT,
+    INVALID_REQUEST_PERIOD_SECONDS,
     ChannelType,
     Intent,
     InteractionType,
     MessageType,
     Permission,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, WindowModel
 from .rest import API_PREFIX, TOKEN_ROUTES, FailureRule, RequestRecord, RestApi
 from .state import Channel, Message, Overwrite, World, permission_bits
 
@@ -91,7 +94,10 @@ class DiscordDouble:
     """A Discord API double on 127.0.0.1: REST under ``/api/v10`` and the gateway websocket.
 
     ``rate_limits`` switches Discord's limits on (global 50/s, message create 5 per 5 s per
-    channel); ``time_scale`` shortens their windows for fast tests. ``clock`` (epoch seconds)
+    channel); ``time_scale`` shortens their windows for fast tests; ``window`` is the shape of
+    the global window (``"fixed"`` or ``"sliding"``). ``ban_after`` invalid requests within
+    ``ban_window`` seconds (Discord: 10,000 in 10 minutes; None: never) ban the client for
+    ``ban_seconds`` (Cloudflare's HTML 429, "error code: 1015"). ``clock`` (epoch seconds)
     drives message timestamps, snowflakes and the nonce window; ``advance_clock`` moves it.
     ``approved_intents`` are the privileged intents the application may use. Without
     ``default_world`` there are no default ids (``guild_id``, ``channels``, ``reader_id``...), so
@@ -104,6 +110,10 @@ class DiscordDouble:
         *,
         rate_limits: bool = False,
         time_scale: float = 1.0,
+        window: WindowModel = "fixed",
+        ban_after: int | None = INVALID_REQUEST_LIMIT,
+        ban_window: float = INVALID_REQUEST_PERIOD_SECONDS,
+        ban_seconds: float = BAN_SECONDS,
         interaction_deadline: float = INTERACTION_DEADLINE_SECONDS,
         clock: Callable[[], float] = time.time,
         approved_intents: int = 0,
@@ -124,7 +134,8 @@ class DiscordDouble:
             errors=self.internal_errors,
         )
         self.actions = Actions(self.world, self.gateway)
-        self.limiter = RateLimiter(enabled=rate_limits, time_scale=time_scale)
+        self.limiter = RateLimiter(enabled=rate_limits, time_scale=time_scale, window=window)
+        self.ban_gate = BanGate(threshold=ban_after, window=ban_window, seconds=ban_seconds)
         self.commands = CommandRegistry(self.world)
         self.rest = RestApi(self)
         self.interaction_routes = InteractionRoutes(self)
@@ -381,6 +392,17 @@ class DiscordDouble:
         since = time.monotonic() - window
         return sum(1 for t in self.invalid_requests if t >= since)
 
+    def invalid_request_peak(self, window: float = INVALID_REQUEST_PERIOD_SECONDS) -> int:
+        """The most invalid requests in any ``window`` seconds so far (Discord bans at 10,000
+        in 10 minutes)."""
+        times = self.invalid_requests
+        peak = start = 0
+        for end, at in enumerate(times):
+            while times[start] < at - window:
+                start += 1
+            peak = max(peak, end - start + 1)
+        return peak
+
     def duplicate_messages(self) -> list[Message]:
         """Bot messages repeating an earlier one in the same channel (same content and embeds)."""
         seen: set[tuple[int, str, str]] = set()
@@ -438,6 +460,12 @@ class DiscordDouble:
             "duplicates": len(self.duplicate_messages()),
             "nonce_hits": self.nonce_hits,
             "invalid_requests": self.invalid_request_count(),
+            "invalid_requests_peak": self.invalid_request_peak(),
+            "window": self.limiter.window,
+            "bans": [
+                {"at": b.at, "seconds": b.until - b.at, "kind": b.kind, "earned": b.triggered}
+                for b in self.ban_gate.bans
+            ],
         }
 
     async def _summary_route(self, request: web.Request) -> web.Response:
@@ -675,6 +703,8 @@ class DiscordDouble:
         code: int | None = None,
         *,
         commit: bool = False,
+        retry_after: float | None = None,
+        is_global: bool = False,
     ) -> FailureRule:
         """The next ``count`` requests matching ``method`` (or ``"*"``) and ``path_regex`` (searched
         in the path after ``/api/v10``) answer ``status``. With ``commit=True`` the request takes
@@ -686,9 +716,36 @@ class DiscordDouble:
             status,
             code,
             commit,
+            retry_after=retry_after,
+            is_global=is_global,
         )
         self.rest.failures.rules.append(rule)
         return rule
+
+    def ban(self, seconds: float, kind: BanKind = "cloudflare") -> Ban:
+        """Ban the bot's address now, as Discord does after too many invalid requests: every
+        REST request answers with ``kind``'s ban answer for ``seconds``."""
+        return self.ban_gate.impose(seconds, kind)
+
+    @property
+    def bans(self) -> list[Ban]:
+        """Every ban so far, imposed or earned."""
+        return list(self.ban_gate.bans)
+
+    def rate_limit_next(
+        self,
+        method: str,
+        path_regex: str,
+        retry_after: float,
+        *,
+        is_global: bool = True,
+        count: int = 1,
+    ) -> FailureRule:
+        """The next ``count`` matching requests get Discord's 429 (``global`` as asked), with
+        ``retry_after`` in the body and the headers."""
+        return self.fail_next(
+            method, path_regex, count, status=429, retry_after=retry_after, is_global=is_global
+        )
 
     def pause_api(self, seconds: float) -> None:
         """REST requests arriving in the next ``seconds`` hang until then (an outage or a slow

@@ -1,0 +1,208 @@
+"""Pacing every request the bot sends to a rate-limited API, and knowing when that API has told
+the bot to stop.
+
+Discord allows a bot about 50 requests a second in all and bans an IP (for about an hour) after
+10,000 invalid requests (401, 403, 429) in 10 minutes. Learning the global limit from 429s, as a
+library does on its own, costs about one 429 per accepted request under load; so requests leave
+through ``Pacer``, evenly spaced a little under the limit and first come, first served (the
+scheduler asks in due order, so parts go out in due order). When the API says "stop" (a global
+429, a long ``retry_after``, a ban) ``Pacer.pause`` holds every request until then, and
+``RestHealth`` keeps what others read: the pause, why, and the invalid requests of the last ten
+minutes.
+
+Nothing here knows Discord: ``bot.frontend.pacing`` feeds it from the HTTP client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REQUESTS_PER_SECOND = 48.0
+# Discord's ban line and the window it counts in.
+INVALID_REQUEST_WINDOW_SECONDS = 600.0
+INVALID_REQUEST_BAN_LINE = 10_000
+# A request finding the API paused for longer than this is refused at once (``Paused``) rather
+# than left waiting: the scheduler puts its post off until the pause ends.
+MAX_QUEUED_WAIT_SECONDS = 10.0
+
+# Requests made on behalf of a member who is waiting (``/serial next``) go before the queue of
+# scheduled posts.
+_urgent: contextvars.ContextVar[bool] = contextvars.ContextVar("pacing_urgent", default=False)
+
+
+@contextlib.contextmanager
+def urgent() -> Iterator[None]:
+    """Requests made inside this block (in this task and the tasks it starts) jump the queue."""
+    token = _urgent.set(True)
+    try:
+        yield
+    finally:
+        _urgent.reset(token)
+
+
+class Paused(Exception):
+    """The API told the bot to stop sending for a while; nothing was sent."""
+
+    def __init__(self, retry_after: float, reason: str) -> None:
+        super().__init__(f"{reason}; requests resume in {retry_after:.0f} s")
+        self.retry_after = retry_after
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PauseState:
+    until: float  # on the pacer's monotonic clock
+    reason: str
+
+
+class RestHealth:
+    """Counts for operators and status: requests sent, 429s, and the invalid requests Discord
+    counts towards its ban (401, 403 and 429, except 429s of a resource's own shared limit) in
+    the last ten minutes. Read by ``/serial status`` and the metrics; written by the client."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._invalid: collections.deque[float] = collections.deque()
+        self.requests = 0
+        self.rate_limited = 0
+        self.rate_limited_global = 0
+        self.bans = 0
+        self.pause: PauseState | None = None
+
+    def sent(self) -> None:
+        self.requests += 1
+
+    def invalid(self) -> None:
+        self._invalid.append(self._monotonic())
+
+    def invalid_recent(self) -> int:
+        """Invalid requests in the last ten minutes (Discord bans at 10,000)."""
+        horizon = self._monotonic() - INVALID_REQUEST_WINDOW_SECONDS
+        while self._invalid and self._invalid[0] < horizon:
+            self._invalid.popleft()
+        return len(self._invalid)
+
+    def paused_for(self) -> float:
+        """Seconds until requests may go again (0 when they may go now)."""
+        if self.pause is None:
+            return 0.0
+        left = self.pause.until - self._monotonic()
+        if left <= 0:
+            self.pause = None
+            return 0.0
+        return left
+
+
+class Pacer:
+    """An even-spaced queue in front of every request: one request every ``1 / rate`` seconds
+    at most, granted in the order asked (urgent ones first), all held while paused.
+
+    Slots are placed on a fixed grid from the last one granted, not from when a waiter woke, so
+    the rate holds when the event loop runs late; no burst builds up while idle, so any window of
+    one second sees at most ``rate + 1`` requests whatever the shape of the API's window.
+    """
+
+    def __init__(
+        self,
+        requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
+        *,
+        health: RestHealth | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        max_queued_wait: float = MAX_QUEUED_WAIT_SECONDS,
+    ) -> None:
+        if requests_per_second <= 0:
+            raise ValueError("requests_per_second must be positive")
+        self.interval = 1.0 / requests_per_second
+        self.health = health or RestHealth(monotonic)
+        self.max_queued_wait = max_queued_wait
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._pump: asyncio.Task[None] | None = None
+
+    @property
+    def rate(self) -> float:
+        return 1.0 / self.interval
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiting) + len(self._urgent)
+
+    async def acquire(self) -> None:
+        """Wait for this request's turn. Raises ``Paused`` if the API is paused for longer than
+        ``max_queued_wait``."""
+        self._refuse_if_paused()
+        now = self._monotonic()
+        idle = not self._waiting and not self._urgent
+        if idle and now >= self._next and self.health.paused_for() <= 0:
+            self._granted(now)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if _urgent.get() else self._waiting).append(future)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run(), name="request-pacer")
+        await future
+
+    def pause(self, seconds: float, reason: str) -> bool:
+        """Hold every request for ``seconds``. Returns whether this starts a pause (rather than
+        lengthening one), so the caller logs each pause once."""
+        until = self._monotonic() + seconds
+        fresh = self.health.paused_for() <= 0
+        current = self.health.pause
+        if current is None or until > current.until:
+            self.health.pause = PauseState(until, reason)
+        return fresh
+
+    def _refuse_if_paused(self) -> None:
+        left = self.health.paused_for()
+        if left > self.max_queued_wait:
+            pause = self.health.pause
+            raise Paused(left, pause.reason if pause is not None else "paused")
+
+    def _granted(self, now: float) -> None:
+        # Keep to the grid when a little late (the loop was busy); start a new grid after a
+        # longer gap, so idle time never turns into a burst.
+        late = now - self._next
+        self._next = (self._next if late < self.interval / 2 else now) + self.interval
+        self.health.sent()
+
+    def _pop(self) -> asyncio.Future[None] | None:
+        for queue in (self._urgent, self._waiting):
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    return future
+        return None
+
+    async def _run(self) -> None:
+        while self._waiting or self._urgent:
+            now = self._monotonic()
+            held = self.health.paused_for()
+            if held > self.max_queued_wait:
+                # A long pause: every waiter goes back with the news rather than sit here.
+                reason = self.health.pause.reason if self.health.pause else "paused"
+                while (future := self._pop()) is not None:
+                    future.set_exception(Paused(held, reason))
+                return
+            start = max(self._next, now + held)
+            if start > now:
+                # Look again after the sleep: a pause may have begun meanwhile.
+                await self._sleep(start - now)
+                continue
+            future = self._pop()
+            if future is None:
+                return
+            self._granted(now)
+            future.set_result(None)
