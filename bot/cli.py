@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
-
-DEFAULT_CONFIG = Path("config/serialbot.yaml")
+from bot.defaults import CONFIG_NAME
 
 # subcommand -> module whose ``main(args) -> int`` runs it
 _COMMANDS = {
@@ -19,6 +18,7 @@ _COMMANDS = {
     "check": "bot.check",
     "run": "bot.frontend.runner",
     "invite-url": "bot.frontend.invite",
+    "init": "bot.init",
 }
 
 
@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
             "--config",
             type=Path,
             default=None,
-            help=f"YAML configuration file (default: {DEFAULT_CONFIG} if it exists)",
+            help=(
+                f"YAML configuration file (default: {CONFIG_NAME} or config/{CONFIG_NAME} here "
+                "if there is one, else the built-in defaults)"
+            ),
         )
         return p
 
@@ -58,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("check", help="validate the configuration and the story library"))
     with_config(sub.add_parser("run", help="connect to Discord (token from DISCORD_TOKEN)"))
+
+    init = sub.add_parser(
+        "init", help="write a commented configuration and a stories folder to start from"
+    )
+    init.add_argument(
+        "folder", nargs="?", type=Path, default=Path("."), help="where (default: here)"
+    )
 
     invite = sub.add_parser("invite-url", help="print the link that adds the bot to a server")
     invite.add_argument(

@@ -4,9 +4,10 @@ Every problem in the file is collected before anything fails, so ``serialbot che
 all. Each is said as ``<file>: <key>: <reason>``, the key as a dotted path such as
 ``schedule.timezone``.
 
-Relative paths in the file are taken from the folder that holds the file (the shipped
-``config/serialbot.yaml`` says ``../seeds``); without a file, from the working directory. These
-environment variables win over the file: ``SERIALBOT_DATABASE`` (the database path, or a
+Relative paths in the file are taken from the folder that holds the file (the reference file
+that ``serialbot init`` writes says ``stories``, the folder beside it). Without a file, the
+bundled stories are read and the database lives in the user's data folder (``bot.defaults``).
+These environment variables win over the file: ``SERIALBOT_DATABASE`` (the database path, or a
 ``postgresql://`` URL), ``SERIALBOT_GUILD`` (the server to sync slash commands to),
 ``SERIALBOT_SHARD_COUNT`` and ``SERIALBOT_SHARD_IDS`` (which Discord shards this process runs).
 The bot token is never part of the configuration: it comes only from ``DISCORD_TOKEN``; a
@@ -29,11 +30,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
+from bot import defaults
+from bot.defaults import CONFIG_NAME
 from bot.limits import ARCHIVE_MINUTES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = Path("config/serialbot.yaml")
+# Looked for in the working directory when no --config is given, in this order.
+DEFAULT_PATHS = (Path(CONFIG_NAME), Path("config") / CONFIG_NAME)
 ENV_DATABASE = "SERIALBOT_DATABASE"
 ENV_GUILD = "SERIALBOT_GUILD"
 ENV_SHARD_COUNT = "SERIALBOT_SHARD_COUNT"
@@ -119,8 +123,8 @@ class DiscordSettings:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    stories: Path = Path("seeds")
-    database: Path = Path("data/serialbot.sqlite3")
+    stories: Path = field(default_factory=defaults.stories_folder)
+    database: Path = field(default_factory=defaults.database)
     # Set when ``database`` is a postgresql:// URL: then the SQLite path is not used.
     database_url: str | None = None
     words_per_part: int = 1200
@@ -148,12 +152,12 @@ _DEFAULTS = Config()
 
 
 def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and check the configuration. ``path`` None means ``config/serialbot.yaml`` in the
-    working directory if it exists, else the defaults. ``environ`` defaults to ``os.environ``.
+    """Read and check the configuration. ``path`` None means the first of ``DEFAULT_PATHS`` in
+    the working directory that exists, else the defaults. ``environ`` defaults to ``os.environ``.
     Raises ``ConfigError`` listing every problem."""
     env = os.environ if environ is None else environ
-    if path is None and DEFAULT_PATH.is_file():
-        path = DEFAULT_PATH
+    if path is None:
+        path = next((p for p in DEFAULT_PATHS if p.is_file()), None)
     problems: list[str] = []
     values: dict[str, Any] = {}
     if path is None:
@@ -176,8 +180,8 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
                 f"(or put the whole URL in {ENV_DATABASE}) instead"
             )
         values["database_url"] = url
-    for key in ("stories", "database"):
-        values[key] = _resolve(Path(values.get(key, getattr(_DEFAULTS, key))), base)
+    values["stories"] = _resolve(Path(values.get("stories", defaults.stories_folder())), base)
+    values["database"] = _resolve(Path(values.get("database", defaults.database())), base)
     _apply_environment(env, values, problems)
     _check_shards(values, where or "the configuration", problems)
 

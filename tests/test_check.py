@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot import check
+from bot.defaults import stories_folder
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+SEEDS = stories_folder()
 
 
 def run_check(config: Path | None) -> tuple[int, str]:
@@ -119,10 +120,10 @@ def test_unknown_config_key_is_named_with_file_and_key(tmp_path: Path, library: 
 
 
 def test_without_a_config_file_the_defaults_are_checked(
-    tmp_path: Path, library: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    library.rename(tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
     status, output = run_check(None)
 

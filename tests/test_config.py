@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import defaults
 from bot.config import Config, ConfigError, load_config
 
-SHIPPED = Path(__file__).resolve().parent.parent / "config" / "serialbot.yaml"
+SHIPPED = Path(defaults.__file__).parent / "serialbot.yaml"
 NO_ENV: dict[str, str] = {}
 
 EVERY_KEY = {
@@ -61,14 +62,16 @@ def flatten(data: dict[str, object], prefix: str = "") -> set[str]:
 # Defaults and the shipped file ---------------------------------------------------------------
 
 
-def test_without_a_file_the_defaults_apply_relative_to_the_working_directory(
+def test_without_a_file_the_bundled_stories_and_the_user_data_folder_are_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     config = load_config(None, environ=NO_ENV)
     assert config.source is None
-    assert config.stories == tmp_path / "seeds"
-    assert config.database == tmp_path / "data" / "serialbot.sqlite3"
+    assert config.stories == defaults.stories_folder()
+    assert (config.stories / "you-left.txt").is_file()
+    assert config.database == tmp_path / "xdg" / "serialbot" / "serialbot.sqlite3"
     assert (config.words_per_part, config.tolerance, config.max_story_mb) == (1200, 0.35, 64)
     assert (config.default_schedule, config.default_timezone) == ("daily 18:00", "UTC")
     assert (config.threads.enabled, config.threads.auto_archive_minutes) == (True, 1440)
@@ -78,7 +81,7 @@ def test_without_a_file_the_defaults_apply_relative_to_the_working_directory(
     assert (config.concurrency, config.commands.sync_guild, config.log_level) == (4, None, "INFO")
 
 
-def test_without_a_path_the_file_in_config_folder_is_used(
+def test_without_a_path_the_file_here_then_in_the_config_folder_is_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "config").mkdir()
@@ -87,14 +90,18 @@ def test_without_a_path_the_file_in_config_folder_is_used(
     config = load_config(None, environ=NO_ENV)
     assert config.concurrency == 9
     assert config.source == Path("config/serialbot.yaml")
+    write(tmp_path, "concurrency: 7\n")
+    config = load_config(None, environ=NO_ENV)
+    assert config.concurrency == 7
+    assert config.source == Path("serialbot.yaml")
 
 
 def test_the_shipped_file_has_every_key_at_its_default() -> None:
     assert flatten(yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))) == EVERY_KEY
     config = load_config(SHIPPED, environ=NO_ENV)
-    repo = SHIPPED.parent.parent
-    assert config.stories == repo / "seeds"
-    assert config.database == repo / "data" / "serialbot.sqlite3"
+    # The paths point beside the file, where `serialbot init` puts the stories folder.
+    assert config.stories == SHIPPED.parent / "stories"
+    assert config.database == SHIPPED.parent / "data" / "serialbot.sqlite3"
     defaults = Config()
     for field in dataclasses.fields(Config):
         if field.name not in ("stories", "database", "source"):

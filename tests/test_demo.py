@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
+from bot.defaults import stories_folder
 from bot.demo import Console
 from bot.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
+SEEDS = stories_folder()
 # A day of demo time passes in about a hundredth of a second.
 FAST = "1e7"
 # Demo time runs a thousand times slower than real time: nothing scheduled happens in a test.

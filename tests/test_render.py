@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.defaults import stories_folder
 from bot.render import (
     MESSAGE_LIMIT,
     MIN_RENDER_LIMIT,
@@ -22,7 +23,7 @@ from bot.render import (
 )
 from bot.story import Break, Paragraph, Part, Rating, Serial, Story, StoryMeta
 
-SEED = Path(__file__).resolve().parent.parent / "seeds" / "you-left.txt"
+SEED = stories_folder() / "you-left.txt"
 SPACE = " \t\n"
 
 # Pieces that stress escaping and cutting: markdown at line starts and inline, mentions, links,

@@ -32,11 +32,12 @@ from pathlib import Path
 import pytest
 
 from bot import preview
+from bot.defaults import stories_folder
 from bot.library import Library, load_story, make_serial, normalise
 from bot.splitter import DEFAULT_WORDS_PER_PART, SCENE_MARK, arrangement_cost
 from bot.story import Break, Rating, Serial, Story
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = stories_folder()
 YOU_LEFT = SEEDS / "you-left.txt"
 # The user's text, byte for byte.
 YOU_LEFT_SHA256 = "28502c6f04fc37f8d13ed677d13a7cfbb8653054fa4a88e3d08936fd254ddd72"
