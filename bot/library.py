@@ -28,15 +28,17 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.loaders import gutenberg
+from bot.loaders.reading import decode, read_bytes
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
-from bot.story import Break, Paragraph, Rating, Serial, Story, StoryMeta
+from bot.story import Rating, Serial, Story, StoryError, StoryMeta
+from bot.structure import Structure
 
 log = logging.getLogger(__name__)
 
@@ -53,57 +55,16 @@ _OTHER_WHITESPACE = (
 )
 
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
-_BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 
-_GUTENBERG_WINDOW = 100_000
-_GUTENBERG_START = re.compile(
-    r"^(?:\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?(?:BOOK|TEXT)[^\n]*"
-    r"|\*END\*THE SMALL PRINT[^\n]*)$",
-    re.IGNORECASE | re.MULTILINE,
+_FIELDS = (
+    "title",
+    "author",
+    "rating",
+    "content_notes",
+    "summary",
+    "words_per_part",
+    "language",
 )
-_GUTENBERG_END = re.compile(
-    r"^(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the |this )?Project Gutenberg)",
-    re.IGNORECASE | re.MULTILINE,
-)
-_GUTENBERG_FIELD = re.compile(r"^(Title|Author):[ \t]*(\S[^\n]*)$", re.MULTILINE)
-
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-    "hundred"
-)
-_ORDINALS = (
-    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|last|final"
-)
-_NUMBER = (
-    rf"(?:\d+|[ivxlcdm]+|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*"
-    rf"|(?:the\s+)?(?:{_ORDINALS}))"
-)
-# A numbered heading may go on with a title after a separator, or after a space when the title
-# starts with a capital or digit; "Part of me..." and "Part I think..." are not headings.
-_HEADING = re.compile(
-    rf"(?i:chapter|chap\.|part|book|volume|act)\s+(?i:{_NUMBER})"
-    r"(?:\s*[.:\-—–]\s*.*|\s+[^\sa-z].*)?"
-    r"|(?i:prologue|epilogue|interlude|preface|foreword|afterword)(?:\s*[.:\-—–]\s*.*)?"
-    r"|#{1,6}\s+\S.*"
-)
-_HEADING_MAX_CHARS = 100
-_ORNAMENTS = frozenset("*#~-_=+•·◦∙○●◇◆◊♦❖⁂❦§†‡%^°—–<>")
-_MIXED_O_MARKER = re.compile(r"[-~=*. ]*(?:[oO0]{3,}|[xX]{3,})[-~=*. ]*")
-_UNDERLINE = re.compile(r"=+|-+")
-_BYLINE = re.compile(r"(?i:by)\s+(\w[^\n!?;:]{0,60})")
-_DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
-_TITLE_MAX_CHARS = 80
-_TITLE_MAX_WORDS = 12
-_MULTI_LINE_HEADING_MAX_CHARS = 3 * _TITLE_MAX_CHARS + 2
-_FINAL_PUNCTUATION = frozenset(".,;:!?…\"'”’)»")
-# In plain text, a file whose lines inside paragraphs are this long is not hard-wrapped.
-_UNWRAPPED_LINE = 100
-_UNWRAPPED_SHARE = 0.2
-_LINE_SAMPLE = 2000
-_WRAPPED_BLOCK_SHARE = 0.2
-
-_FIELDS = ("title", "author", "rating", "content_notes", "summary", "words_per_part")
 _RATING_ALIASES = {
     "general audiences": Rating.GENERAL,
     "g": Rating.GENERAL,
@@ -113,18 +74,6 @@ _RATING_ALIASES = {
     "m": Rating.MATURE,
     "e": Rating.EXPLICIT,
 }
-
-
-class StoryError(Exception):
-    """A story file that cannot be used; ``str()`` names the file and the reason."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path.name}: {reason}")
-        self.path = path
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type[StoryError], tuple[Path, str]]:
-        return (type(self), (self.path, self.reason))
 
 
 def normalise(raw: str) -> str:
@@ -161,46 +110,46 @@ def slug_for(path: Path) -> str:
 def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES) -> Story:
     """Load one story file with its metadata. Raises StoryError for a file that cannot be used."""
     path = Path(path)
-    raw = _read_text(path, max_bytes)
+    raw, source = _read_text(path, max_bytes)
     front, body = _split_front_matter(path, raw)
     fields: dict[str, Any] = {}
     if front is not None:
         fields.update(_parse_metadata(path, front, "front matter"))
     sidecar = _sidecar(path)
     if sidecar is not None:
-        sidecar_raw = _read_text(sidecar, max_bytes, allow_empty=True)
+        sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
         fields.update(_parse_metadata(sidecar, sidecar_raw, "sidecar"))
     text = normalise(body)
     if not text:
         reason = "no story text after the front matter" if front is not None else "empty file"
         raise StoryError(path, reason)
-    text, gutenberg = _strip_gutenberg(text)
-    for key, value in gutenberg.items():
+    text, found = gutenberg.strip(text)
+    text = normalise(text)
+    for key, value in found.items():
         fields.setdefault(key, value)
     if not text:
         raise StoryError(path, "no story text between the Project Gutenberg header and footer")
-    return story_from_text(text, path=path, fields=fields)
+    warnings = [] if source == "UTF-8" else [f"read as {source}, not UTF-8"]
+    return story_from_text(text, path=path, fields=fields, source=source, warnings=warnings)
 
 
 def story_from_text(
-    text: str, *, path: Path = Path("story.txt"), fields: dict[str, Any] | None = None
+    text: str,
+    *,
+    path: Path = Path("story.txt"),
+    fields: dict[str, Any] | None = None,
+    source: str = "UTF-8",
+    warnings: list[str] | None = None,
 ) -> Story:
     """A story from already normalised text (``normalise``) and validated metadata fields;
     ``path`` gives the slug and whether the text is Markdown."""
     fields = dict(fields or {})
     markdown = path.suffix.lower() == ".md"
-    structure = _Structure(text, markdown=markdown, title=fields.get("title"))
+    structure = Structure(text, markdown=markdown, title=fields.get("title"))
     if not structure.paragraphs:
         raise StoryError(path, "no paragraphs of text (only headings or scene markers)")
     title = fields.get("title") or structure.title or _title_from_name(path)
-    meta = StoryMeta(
-        title=title,
-        author=fields.get("author") or structure.author,
-        rating=fields.get("rating", Rating.GENERAL),
-        content_notes=fields.get("content_notes", ()),
-        summary=fields.get("summary"),
-        words_per_part=fields.get("words_per_part"),
-    )
+    meta = _meta(fields, title=title, author=structure.author)
     return Story(
         slug=slug_for(path),
         path=path,
@@ -209,7 +158,30 @@ def story_from_text(
         paragraphs=tuple(structure.paragraphs),
         revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
         soft_wraps=structure.soft_wraps,
+        asides=tuple(structure.asides),
+        source=source,
+        warnings=tuple(warnings or ()) + tuple(structure.warnings),
     )
+
+
+def _meta(fields: dict[str, Any], *, title: str, author: str | None) -> StoryMeta:
+    return StoryMeta(
+        title=title,
+        author=fields.get("author") or author,
+        rating=fields.get("rating", Rating.GENERAL),
+        content_notes=fields.get("content_notes", ()),
+        summary=fields.get("summary"),
+        words_per_part=fields.get("words_per_part"),
+        language=fields.get("language"),
+        details=tuple(fields.get("details", ())),
+    )
+
+
+def _read_text(path: Path, max_bytes: int, *, allow_empty: bool = False) -> tuple[str, str]:
+    text, source = decode(path, read_bytes(path, max_bytes))
+    if not allow_empty and not text.strip():
+        raise StoryError(path, "empty file (no text)" if not text else "only white space, no text")
+    return text, source
 
 
 def make_serial(story: Story, words_per_part: int, tolerance: float = DEFAULT_TOLERANCE) -> Serial:
@@ -306,45 +278,6 @@ class Library:
 # Reading ------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path, max_bytes: int, *, allow_empty: bool = False) -> str:
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise StoryError(path, _too_big(size, max_bytes))
-        with path.open("rb") as handle:
-            data = handle.read(size + 1)
-            if len(data) > size:
-                # The file grew since stat(): read on, in chunks, up to just past the limit.
-                chunks = [data]
-                total = len(data)
-                while total <= max_bytes:
-                    chunk = handle.read(min(1 << 20, max_bytes + 1 - total))
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    total += len(chunk)
-                data = b"".join(chunks)
-    except OSError as error:
-        raise StoryError(path, f"cannot read the file ({error.strerror or error})") from None
-    if len(data) > max_bytes:
-        raise StoryError(path, _too_big(len(data), max_bytes))
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise StoryError(path, "UTF-16 text; save it as UTF-8")
-    if b"\x00" in data:
-        raise StoryError(path, "binary data (contains NUL bytes), not a text file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        bad = data[error.start]
-        raise StoryError(
-            path, f"not UTF-8 text (byte 0x{bad:02x} at offset {error.start}); save it as UTF-8"
-        ) from None
-    text = text.removeprefix("\ufeff")
-    if not allow_empty and not text.strip():
-        raise StoryError(path, "empty file (no text)" if not text else "only white space, no text")
-    return text
-
-
 def refuse_outside(path: Path, folder: Path) -> None:
     """Raise ``StoryError`` when ``path`` is a link that leads out of ``folder``: whoever may
     drop a link into the stories folder must not get any file the bot can read posted."""
@@ -353,18 +286,6 @@ def refuse_outside(path: Path, folder: Path) -> None:
         raise StoryError(
             path, f"links to {target}, outside the stories folder; copy the file in instead"
         )
-
-
-def _too_big(size: int, limit: int) -> str:
-    return f"file is {size:,} bytes ({_size(size)}), over the {_size(limit)} limit"
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if count >= scale:
-            whole, rest = divmod(count, scale)
-            return f"{whole} {unit}" if not rest else f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"
 
 
 def _sidecar(path: Path) -> Path | None:
@@ -419,7 +340,7 @@ def _field(path: Path, what: str, name: str, value: Any) -> Any:
     def bad(expected: str) -> StoryError:
         return StoryError(path, f"'{name}' in the {what} must be {expected}, not {value!r}")
 
-    if name in ("title", "author", "summary"):
+    if name in ("title", "author", "summary", "language"):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise bad("text")
         text = " ".join(str(value).split()) if name != "summary" else str(value).strip()
@@ -447,214 +368,6 @@ def _field(path: Path, what: str, name: str, value: Any) -> Any:
     raise AssertionError(name)
 
 
-def _strip_gutenberg(text: str) -> tuple[str, dict[str, str]]:
-    """Drop a Project Gutenberg header and footer; return the title and author they name."""
-    head = text[:_GUTENBERG_WINDOW]
-    if "project gutenberg" not in head.lower():
-        return text, {}
-    start = _GUTENBERG_START.search(head)
-    if start is None:
-        return text, {}
-    fields = {
-        name.lower(): " ".join(value.split())
-        for name, value in _GUTENBERG_FIELD.findall(text, 0, start.start())
-    }
-    tail_from = max(start.end(), len(text) - _GUTENBERG_WINDOW)
-    end = _GUTENBERG_END.search(text, tail_from)
-    body = text[start.end() : end.start() if end else len(text)]
-    return normalise(body), fields
-
-
 def _title_from_name(path: Path) -> str:
     words = re.split(r"[-_\s]+", path.stem.strip())
     return " ".join(w[:1].upper() + w[1:] for w in words if w) or path.stem
-
-
-def _fold(line: str) -> str:
-    return " ".join(line.lstrip("#").split()).rstrip(".").casefold()
-
-
-# Structure ----------------------------------------------------------------------------------
-
-
-def _is_marker(line: str) -> bool:
-    core = line.replace(" ", "")
-    if not core or len(core) > 40:
-        return False
-    if all(ch in _ORNAMENTS for ch in core):
-        return True
-    if _MIXED_O_MARKER.fullmatch(line):
-        letters = [ch for ch in core if ch.isalnum()]
-        return any(ch.isupper() for ch in letters) and any(
-            ch.islower() or ch.isdigit() for ch in letters
-        )
-    return False
-
-
-def _ends_with_punctuation(line: str) -> bool:
-    return line[-1] in _FINAL_PUNCTUATION
-
-
-class _Structure:
-    """Paragraphs of a normalised text, the title found in its first line, and whether its line
-    breaks inside paragraphs are soft."""
-
-    def __init__(self, text: str, *, markdown: bool, title: str | None) -> None:
-        self.title: str | None = None
-        self.author: str | None = None
-        self.paragraphs: list[Paragraph] = []
-        self.soft_wraps = markdown
-        # Counting spaces is exact when single spaces are the only white space in a paragraph.
-        self._plain_spaces = not any(ch in text for ch in _OTHER_WHITESPACE)
-        blocks = [m.span() for m in _BLOCK.finditer(text)]
-        multi = [(s, e) for s, e in blocks if text.find("\n", s, e) != -1]
-        line_mode = False
-        if multi and not markdown:
-            lines = long = 0
-            # The share of long lines is a property of the whole document: a sample will do.
-            for s, e in multi[:: max(1, len(multi) // _LINE_SAMPLE)]:
-                block_lines = text[s:e].split("\n")
-                lines += len(block_lines)
-                long += sum(1 for line in block_lines if len(line) > _UNWRAPPED_LINE)
-            line_mode = long >= _UNWRAPPED_SHARE * lines
-            self.soft_wraps = not line_mode and len(multi) >= _WRAPPED_BLOCK_SHARE * len(blocks)
-        # units: (start, end, blank lines before)
-        units: list[tuple[int, int, int]] = []
-        previous_end = -1
-        for s, e in blocks:
-            gap = s - previous_end - 1 if previous_end >= 0 else 0
-            if line_mode and text.find("\n", s, e) != -1:
-                line_start = s
-                for line in text[s:e].split("\n"):
-                    units.append((line_start, line_start + len(line), gap))
-                    line_start += len(line) + 1
-                    gap = 0
-            else:
-                units.append((s, e, gap))
-            previous_end = e
-        if not units:
-            return
-        units = self._take_title(text, units, title)
-        counts = Counter(gap for _, _, gap in units[1:])
-        baseline = min(counts, key=lambda g: (-counts[g], g)) if counts else 1
-        wide = max(baseline + 1, 2 * baseline)
-        self._classify(text, units, wide)
-
-    def _take_title(
-        self, text: str, units: list[tuple[int, int, int]], title: str | None
-    ) -> list[tuple[int, int, int]]:
-        s, e, _ = units[0]
-        if len(units) < 2 or text.find("\n", s, e) != -1 or e - s > _TITLE_MAX_CHARS * 2:
-            return units
-        line = text[s:e].strip()
-        if title is not None:
-            if _fold(line) != _fold(title):
-                return units
-        else:
-            candidate = " ".join(line.lstrip("#").split())
-            if not (
-                candidate
-                and len(candidate) <= _TITLE_MAX_CHARS
-                and len(candidate.split()) <= _TITLE_MAX_WORDS
-                and not _ends_with_punctuation(candidate)
-                and candidate[0] not in _DIALOGUE_OPENERS
-                and not _is_marker(line)
-                and not _HEADING.fullmatch(candidate)
-            ):
-                return units
-            self.title = candidate
-        # A byline under the title belongs to it too.
-        if len(units) > 2:
-            s, e, _ = units[1]
-            line = text[s:e].strip()
-            byline = _BYLINE.fullmatch(line) if e - s <= _TITLE_MAX_CHARS else None
-            if byline is not None and not _ends_with_punctuation(line):
-                self.author = " ".join(byline.group(1).split())
-                return units[2:]
-        return units[1:]
-
-    def _words(self, paragraph: str) -> int:
-        # Lines carry no trailing spaces, so with single spaces and no indented line every space
-        # and line break separates two words.
-        if self._plain_spaces and "  " not in paragraph:
-            if "\n" not in paragraph:
-                return paragraph.count(" ") + 1
-            if "\n " not in paragraph:
-                return paragraph.count(" ") + paragraph.count("\n") + 1
-        return len(paragraph.split())
-
-    def _classify(self, text: str, units: list[tuple[int, int, int]], wide: int) -> None:
-        paragraphs = self.paragraphs
-        append = paragraphs.append
-        words_of = self._words
-        scene_marker = False
-        previous: Paragraph | None = None
-        for s, e, gap in units:
-            chunk = text[s:e]
-            start = s
-            if chunk[0] == " ":
-                stripped = chunk.lstrip()
-                start = e - len(stripped)
-            else:
-                stripped = chunk
-            heading = subtitle = False
-            if len(stripped) <= _HEADING_MAX_CHARS or (
-                len(stripped) <= _MULTI_LINE_HEADING_MAX_CHARS and "\n" in stripped
-            ):
-                kind = self._short_or_multi_line(stripped, previous)
-                if kind is None:
-                    scene_marker = True
-                    continue
-                heading, subtitle, stripped = kind
-                if not stripped:
-                    continue
-                e = start + len(stripped)
-            dialogue = not heading and not subtitle and stripped[0] in _DIALOGUE_OPENERS
-            if heading:
-                kind_before = Break.CHAPTER
-            elif previous is None or subtitle or previous.heading:
-                kind_before = Break.PARAGRAPH
-            elif scene_marker:
-                kind_before = Break.SCENE
-            elif gap >= wide:
-                # Evidence, weighed: an exchange of dialogue running across the gap keeps it a
-                # paragraph break unless the gap is wider still.
-                exchange = previous.dialogue and dialogue
-                kind_before = Break.SCENE if not exchange or gap >= 2 * wide else Break.PARAGRAPH
-            else:
-                kind_before = Break.PARAGRAPH
-            previous = Paragraph(
-                start, e, words_of(stripped), kind_before, heading or subtitle, dialogue
-            )
-            append(previous)
-            scene_marker = False
-
-    @staticmethod
-    def _short_or_multi_line(
-        stripped: str, previous: Paragraph | None
-    ) -> tuple[bool, bool, str] | None:
-        """(heading, subtitle, the paragraph's own text) for a short line or a block of lines;
-        None for a scene marker."""
-        if "\n" not in stripped:
-            if _is_marker(stripped):
-                return None
-            heading = _HEADING.fullmatch(stripped) is not None
-            subtitle = (
-                not heading
-                and previous is not None
-                and previous.heading
-                and len(stripped) <= _TITLE_MAX_CHARS
-                and len(stripped.split()) <= _TITLE_MAX_WORDS
-                and not _ends_with_punctuation(stripped)
-                and stripped[0] not in _DIALOGUE_OPENERS
-            )
-            return heading, subtitle, stripped
-        if stripped.count("\n") > 2:
-            return False, False, stripped
-        lines = stripped.split("\n")
-        if len(lines) == 2 and _UNDERLINE.fullmatch(lines[1].strip()):
-            # A Setext heading: the underline is not part of the heading's text.
-            return True, False, lines[0].rstrip()
-        if all(len(line) <= _TITLE_MAX_CHARS for line in lines) and _HEADING.fullmatch(lines[0]):
-            return True, False, stripped  # "CHAPTER I." with its title on the next line
-        return False, False, stripped

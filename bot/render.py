@@ -381,9 +381,11 @@ def _header(serial: Serial, part: Part, headings: Sequence[str], limit: int) -> 
     first_line = f"**{title}**"
     if part.index == 1 and meta.author:
         first_line += f" by {_clip(_one_line(meta.author), limit // 16)}"
+    # Where the reader is, when the part does not open with its chapter's heading.
+    where = "" if headings or not part.heading else f" · {_clip(part.heading, limit // 16)}"
     lines = [
         first_line,
-        f"Part {part.index} of {len(serial.parts)} · about {part.minutes} min read",
+        f"Part {part.index} of {len(serial.parts)}{where} · about {part.minutes} min read",
     ]
     if part.index == 1:
         notes = []

@@ -42,6 +42,8 @@ _WEAKNESS_CHAPTER = 0.0
 _WEAKNESS_SCENE = 20.0
 _WEAKNESS_PARAGRAPH = 60.0
 _WEAKNESS_DIALOGUE = 100.0
+# After a lead-in ("... and says:"), what follows is what it leads in to.
+_WEAKNESS_LEAD_IN = 200.0
 _WEAKNESS_SENTENCE = 300.0
 _WEAKNESS_WORD = 900.0
 
@@ -49,6 +51,10 @@ _AT_TOLERANCE = 100.0
 # Per target's worth of words outside the bounds; large enough that no sum of in-bounds costs
 # reaches it.
 _OUT_OF_BOUNDS = 1e9
+# Per chapter heading inside a part (not at its start): more than any in-bounds difference of
+# size and break, less than a part out of bounds, so a part straddles a chapter heading only
+# when no break at it is within the tolerance.
+_STRADDLE = 10_000.0
 
 # Word chunks inside a sentence that alone exceeds a part: cut points every maxw/64 words.
 _WORD_CHUNKS_PER_PART = 64
@@ -64,6 +70,10 @@ _SENTENCE_END = re.compile(r"(?<![.!?…])[.!?…][.!?…\"'”’)\]»]*+(?=\s)
 _WORD = re.compile(r"\S+")
 
 _INF = math.inf
+# A chapter heading this short is a bare number ("XI.", "CHAPTER 3"): its title line is added.
+_BARE_NUMBER_CHARS = 12
+# Spaces of indentation kept at most in verse, relative to its least indented line.
+_MAX_INDENT = 8
 
 
 def bounds(words_per_part: int, tolerance: float = DEFAULT_TOLERANCE) -> tuple[int, int]:
@@ -110,6 +120,11 @@ def arrangement_cost(
         if size > high:
             return _INF
         total += deviation(size)
+        before = 0
+        for p in paragraphs[first:end]:
+            if before >= low and p.break_before >= Break.CHAPTER:
+                total += _STRADDLE
+            before += p.words
         if end < len(paragraphs):
             if paragraphs[end - 1].heading:
                 return _INF
@@ -124,6 +139,8 @@ def _weakness(previous: Paragraph, paragraph: Paragraph) -> float:
         return _WEAKNESS_CHAPTER
     if strength == Break.SCENE:
         return _WEAKNESS_SCENE
+    if previous.lead_in:
+        return _WEAKNESS_LEAD_IN
     if previous.dialogue and paragraph.dialogue:
         return _WEAKNESS_DIALOGUE
     return _WEAKNESS_PARAGRAPH
@@ -288,8 +305,21 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     for k, words in enumerate(units.words):
         total += words
         prefix[k + 1] = total
+    # chapters[i]: chapter boundaries before unit i. A part of units j..k-1 pays for each chapter
+    # boundary inside it at which a part from j could have ended within the bounds: those from
+    # unit max(j + 1, u) on, where u is the first unit with at least ``low`` words from j. So
+    # adjusted[j] carries the part of that cost known once best[j] is.
+    chapters = [0] * (count + 2)
+    seen = 0
+    for k, strength in enumerate(units.strength):
+        chapters[k] = seen
+        if strength >= Break.CHAPTER:
+            seen += 1
+    chapters[count] = chapters[count + 1] = seen
     best = [_INF] * (count + 1)
     best[0] = 0.0
+    adjusted = [_INF] * (count + 1)
+    adjusted[0] = -_STRADDLE * chapters[max(1, bisect.bisect_left(prefix, deviation.low))]
     back = [0] * (count + 1)
     table = deviation.table if deviation.table is not None else _Lookup(deviation)
     breakable = units.breakable
@@ -310,22 +340,25 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
             last += 1
         cost = _INF
         start = k
+        straddled = _STRADDLE * chapters[k]
         if first <= last and end_words - prefix[last] >= low:
             costs = [
                 so_far + table[end_words - words]
                 for so_far, words in zip(
-                    best[first : last + 1], prefix[first : last + 1], strict=True
+                    adjusted[first : last + 1], prefix[first : last + 1], strict=True
                 )
             ]
             cost = min(costs)
             start = first + costs.index(cost)
+            cost += straddled
         if cost >= in_bounds_enough and first < k:
             costs = [
                 so_far + table[end_words - words]
-                for so_far, words in zip(best[first:k], prefix[first:k], strict=True)
+                for so_far, words in zip(adjusted[first:k], prefix[first:k], strict=True)
             ]
             cost = min(costs)
             start = first + costs.index(cost)
+            cost += straddled
         if cost == _INF:
             # Nothing within the maximum can end here (a heading glued to a paragraph that just
             # fits): take the nearest reachable start and pay for the excess.
@@ -334,6 +367,9 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
                 start -= 1
             cost = best[start] + deviation(end_words - prefix[start])
         best[k] = cost + (weakness[k] if k < count else 0.0)
+        if best[k] < _INF:
+            reach = bisect.bisect_left(prefix, end_words + low, k + 1)
+            adjusted[k] = best[k] - _STRADDLE * chapters[min(reach, count + 1)]
         back[k] = start
     starts: list[int] = []
     k = back[count]
@@ -348,12 +384,7 @@ def _parts(story: Story, units: _Units, starts: list[int]) -> tuple[Part, ...]:
     text = story.text
     paragraphs = story.paragraphs
     paragraph_starts = [p.start for p in paragraphs]
-    chapter_starts = [p.start for p in paragraphs if p.heading and p.break_before == Break.CHAPTER]
-    chapter_titles = [
-        _heading_text(story.paragraph_text(p))
-        for p in paragraphs
-        if p.heading and p.break_before == Break.CHAPTER
-    ]
+    chapter_starts, chapter_titles = _chapters(story)
     boundaries = [0, *starts, len(units.words)]
     prefix_words = [0]
     for words in units.words:
@@ -400,11 +431,14 @@ def _pieces(story: Story, paragraph_starts: list[int], start: int, end: int) -> 
             if pieces and paragraph.break_before == Break.SCENE and previous_end >= 0:
                 marker = text[previous_end : paragraph.start].strip()
                 pieces.append(marker if marker else SCENE_MARK)
-            if start <= paragraph.start and paragraph.end <= end:
+            whole = start <= paragraph.start and paragraph.end <= end
+            if whole and paragraph.lines:
+                piece = _kept_lines(text, paragraph)
+            elif whole:
                 piece = text[paragraph.start : paragraph.end]  # already without edge spaces
             else:
                 piece = text[max(paragraph.start, start) : min(paragraph.end, end)].strip()
-            if story.soft_wraps and "\n" in piece:
+            if story.soft_wraps and "\n" in piece and not paragraph.lines:
                 if "\n " in piece:
                     piece = " ".join(line.strip() for line in piece.split("\n"))
                 else:
@@ -414,6 +448,47 @@ def _pieces(story: Story, paragraph_starts: list[int], start: int, end: int) -> 
             previous_end = paragraph.end
         index += 1
     return tuple(pieces)
+
+
+def _kept_lines(text: str, paragraph: Paragraph) -> str:
+    """A paragraph whose line breaks are kept, its indentation made relative to its least
+    indented line and capped, so that a refrain set far to the right still fits a phone."""
+    line_start = text.rfind("\n", 0, paragraph.start) + 1
+    lines = text[line_start : paragraph.end].split("\n")
+    common = min(len(line) - len(line.lstrip(" ")) for line in lines if line.strip())
+    kept = []
+    for line in lines:
+        indent = len(line) - len(line.lstrip(" ")) - common
+        kept.append(" " * min(max(indent, 0), _MAX_INDENT) + line.strip())
+    return "\n".join(kept)
+
+
+def _chapters(story: Story) -> tuple[list[int], list[str]]:
+    """Where each chapter starts and how a reader finds it in a printed copy: the heading, a
+    bare number with its title ("I. The Eve of the War."), under the book it belongs to."""
+    starts: list[int] = []
+    titles: list[str] = []
+    paragraphs = story.paragraphs
+    major = ""
+    for index, paragraph in enumerate(paragraphs):
+        if not (paragraph.heading and paragraph.break_before == Break.CHAPTER):
+            continue
+        title = _heading_text(story.paragraph_text(paragraph))
+        following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+        if (
+            len(title) <= _BARE_NUMBER_CHARS
+            and following is not None
+            and following.heading
+            and following.break_before < Break.SCENE
+        ):
+            title = f"{title} {_heading_text(story.paragraph_text(following))}"
+        if paragraph.major:
+            major = _heading_text(story.paragraph_text(paragraph).split("\n", 1)[0])
+        elif major:
+            title = f"{major} · {title}"
+        starts.append(paragraph.start)
+        titles.append(title)
+    return starts, titles
 
 
 def _heading_text(heading: str) -> str:

@@ -14,6 +14,18 @@ from pathlib import Path
 WORDS_PER_MINUTE = 230
 
 
+class StoryError(Exception):
+    """A story file that cannot be used; ``str()`` names the file and the reason."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[StoryError], tuple[Path, str]]:
+        return (type(self), (self.path, self.reason))
+
+
 class Rating(StrEnum):
     GENERAL = "general"
     TEEN = "teen"
@@ -45,6 +57,9 @@ class StoryMeta:
     content_notes: tuple[str, ...] = ()
     summary: str | None = None
     words_per_part: int | None = None
+    language: str | None = None
+    # What else the file says about the work, in its order: ("Fandom", "Sherlock Holmes"), ...
+    details: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +70,22 @@ class Paragraph:
     break_before: Break
     heading: bool = False
     dialogue: bool = False
+    # The author's line breaks are meant (verse, a letter's address, a list): keep them.
+    lines: bool = False
+    # Ends by leading in to what follows ("... and says:"), a weak place to end a part.
+    lead_in: bool = False
+    # A heading that opens a book, volume or act: chapters below it are named under it.
+    major: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Aside:
+    """Text that stays in ``Story.text`` (parts still tile it) but is not posted: a contents list,
+    a title page, a transcriber's note, a publisher's advertisement."""
+
+    kind: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +99,11 @@ class Story:
     # True when a line break inside a paragraph is only wrapping (hard-wrapped plain text, or
     # Markdown), so readers should see it as a space.
     soft_wraps: bool = False
+    asides: tuple[Aside, ...] = ()
+    # How the file was read, for ``check``: "UTF-8", "Windows-1252", "EPUB", "AO3 HTML"...
+    source: str = "UTF-8"
+    # What a reader would notice about how the file was read: ``check`` shows them as warnings.
+    warnings: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
