@@ -58,6 +58,16 @@ _PUBLISHING = re.compile(
     r"copyright|all rights reserved|publishers?\b|printed in|\bpress\b|\bedition\b",
     re.IGNORECASE,
 )
+HEADING_MAX_CHARS = 100
+ORNAMENTS = frozenset("*#~-_=+•·◦∙○●◇◆◊♦❖⁂❦§†‡%^°—–<>")
+MIXED_O_MARKER = re.compile(r"[-~=*. ]*(?:[oO0]{3,}|[xX]{3,})[-~=*. ]*")
+UNDERLINE = re.compile(r"=+|-+")
+DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
+TITLE_MAX_CHARS = 80
+TITLE_MAX_WORDS = 12
+MULTI_LINEHEADING_MAX_CHARS = 3 * TITLE_MAX_CHARS + 2
+FINAL_PUNCTUATION = frozenset(".,;:!?…\"'”’)»")
+
 _SENTENCE_END = frozenset('.!?…"”’»')
 _WORD = re.compile(r"\w+")
 
@@ -122,3 +132,33 @@ def byline_author(block: str) -> str | None:
     if match is None or not match.group(1):
         return None
     return " ".join(match.group(1).split())
+
+
+def fold_title(line: str) -> str:
+    return " ".join(line.lstrip("#").split()).rstrip(".").casefold()
+
+
+def is_marker(line: str) -> bool:
+    core = line.replace(" ", "")
+    if not core or len(core) > 40:
+        return False
+    if all(ch in ORNAMENTS for ch in core):
+        return True
+    if MIXED_O_MARKER.fullmatch(line):
+        letters = [ch for ch in core if ch.isalnum()]
+        return any(ch.isupper() for ch in letters) and any(
+            ch.islower() or ch.isdigit() for ch in letters
+        )
+    return False
+
+
+def ends_with_punctuation(line: str) -> bool:
+    return line[-1] in FINAL_PUNCTUATION
+
+
+def heading_kind(line: str) -> str | None:
+    if CHAPTER.fullmatch(line):
+        return "chapter"
+    if MAJOR.fullmatch(line):
+        return "major"
+    return None

@@ -123,8 +123,9 @@ def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES) -> Story:
     if not text:
         reason = "no story text after the front matter" if front is not None else "empty file"
         raise StoryError(path, reason)
-    text, found = gutenberg.strip(text)
-    text = normalise(text)
+    body_text, found = gutenberg.strip(text)
+    if body_text is not text:
+        text = normalise(body_text)
     for key, value in found.items():
         fields.setdefault(key, value)
     if not text:

@@ -19,6 +19,7 @@ from bot.story import Break, Part, Story
 
 _RULE = "=" * 72
 _OPENING_CHARS = 40
+_ASIDE_LINES = 6
 
 ENDS_AT = {
     Break.END: "end of story",
@@ -70,6 +71,18 @@ def render(story: Story, parts: tuple[Part, ...], target: int) -> list[str]:
         f"{story.words:,} words in {len(parts)} part{'s' if len(parts) != 1 else ''} "
         f"(target {target:,} words per part)"
     )
+    if story.source != "UTF-8":
+        lines.append(f"Read from: {story.source}")
+    for label, value in meta.details:
+        lines.append(f"{label}: {value}")
+    for warning in story.warnings:
+        lines.append(f"Warning: {warning}")
+    for aside in story.asides:
+        shown = [line for line in story.text[aside.start : aside.end].split("\n") if line.strip()]
+        lines += ["", f"Left out ({aside.kind}, {len(shown)} lines, not posted):"]
+        lines += [f"  | {line.strip()}" for line in shown[:_ASIDE_LINES]]
+        if len(shown) > _ASIDE_LINES:
+            lines.append("  | …")
     for part in parts:
         heading = f" · {part.heading}" if part.heading else ""
         lines += [

@@ -1,0 +1,175 @@
+"""The title page, contents list and back matter of a plain text: kept in the text (parts still
+tile it) but not posted. A mixin of ``bot.structure.Structure``, which holds the results."""
+
+from __future__ import annotations
+
+from bot import headings
+from bot.headings import (
+    DIALOGUE_OPENERS,
+    TITLE_MAX_CHARS,
+    TITLE_MAX_WORDS,
+    ends_with_punctuation,
+    fold_title,
+    heading_kind,
+    is_marker,
+)
+from bot.story import Aside, Paragraph
+
+Unit = tuple[int, int, int]  # (start, end, blank lines before)
+_FRONT_WINDOW = 0.25  # share of the text a title page and contents list may take
+_FRONT_MIN_CHARS = 5000
+_BACK_MATTER_SHARE = 0.05
+_RUN_MIN_ENTRIES = 8
+
+
+class FrontMatter:
+    title: str | None
+    author: str | None
+    asides: list[Aside]
+    paragraphs: list[Paragraph]
+    _contents: set[str]
+
+    def _take_title(self, text: str, units: list[Unit], title: str | None) -> list[Unit]:
+        """The title page: the title line (given or found), a byline, and around them what
+        title pages hold (centred lines, a publisher's imprint, an illustration)."""
+        if len(units) < 2:
+            return units
+        first = text[units[0][0] : units[0][1]].strip()
+        second = text[units[1][0] : units[1][1]].strip()
+        lines = first.split("\n")
+        opens = False
+        if len(lines) == 1 and len(first) <= TITLE_MAX_CHARS * 2:
+            if title is not None:
+                opens = fold_title(first) == fold_title(title)
+            else:
+                candidate = " ".join(first.lstrip("#").split())
+                opens = bool(
+                    candidate
+                    and len(candidate) <= TITLE_MAX_CHARS
+                    and len(candidate.split()) <= TITLE_MAX_WORDS
+                    and not ends_with_punctuation(candidate)
+                    and candidate[0] not in DIALOGUE_OPENERS
+                    and not is_marker(first)
+                    and not heading_kind(candidate)
+                    and not headings.CONTENTS.fullmatch(candidate)
+                )
+                if opens:
+                    self.title = candidate
+        byline_first = headings.BYLINE.fullmatch(lines[-1].strip()) is not None
+        if (
+            not opens
+            and not byline_first
+            and not (headings.BYLINE.fullmatch(second) and len(first) <= TITLE_MAX_CHARS)
+        ):
+            centred = all(
+                line.startswith("      ") for line in text[units[0][0] : units[0][1]].split("\n")
+            )
+            if not centred:
+                return units
+        if len(units) > 2 and len(second) <= TITLE_MAX_CHARS and not ends_with_punctuation(second):
+            author = headings.byline_author(second)
+            if author is not None:
+                self.author = author
+        taken = 0
+        lone_by = False
+        bylined = False
+        first_fold = headings.fold(first)
+        limit = max(len(text) * _FRONT_WINDOW, _FRONT_MIN_CHARS)
+        for position, (s, e, _) in enumerate(units[:-1]):
+            block = text[s:e]
+            stripped = block.strip()
+            if s > limit or not stripped:
+                break
+            if position == 0 or lone_by:
+                pass
+            elif (
+                heading_kind(stripped)
+                or headings.CONTENTS.fullmatch(stripped)
+                or not (
+                    headings.title_page_like(block, position, before_byline=not bylined)
+                    or headings.fold(stripped) == first_fold
+                )
+            ):
+                break
+            match = headings.BYLINE.fullmatch(stripped.split("\n")[-1].strip())
+            bylined = bylined or match is not None
+            lone_by = match is not None and not match.group(1)
+            if lone_by and self.author is None and position + 1 < len(units):
+                name = text[units[position + 1][0] : units[position + 1][1]].strip()
+                if len(name) <= 60 and "\n" not in name:
+                    self.author = name
+            taken = position + 1
+        if taken:
+            self.asides.append(Aside("title page", units[0][0], units[taken - 1][1]))
+        return units[taken:]
+
+    def _front_matter(self, text: str, units: list[Unit], markdown: bool) -> list[Unit]:
+        """A contents list near the top, after whatever precedes it; its entries name the
+        headings of the body (the stories of a collection, titled chapters)."""
+        limit = max(len(text) * _FRONT_WINDOW, _FRONT_MIN_CHARS)
+        index = 0
+        found = -1
+        while index < len(units) and units[index][0] <= limit and index < 400:
+            s, e, _ = units[index]
+            if e - s <= 40 and headings.CONTENTS.fullmatch(text[s:e].strip().lstrip("#").strip()):
+                found = index
+                break
+            index += 1
+        if found >= 0:
+            end = self._entries(text, units, found + 1, in_contents=True)
+        elif not markdown:
+            end = self._entries(text, units, 0, in_contents=False)
+            if end < _RUN_MIN_ENTRIES:
+                return units
+            found = 0
+        else:
+            return units
+        if end <= found:
+            return units
+        self.asides.append(Aside("contents", units[found][0], units[end - 1][1]))
+        return units[:found] + units[end:]
+
+    def _entries(self, text: str, units: list[Unit], first: int, *, in_contents: bool) -> int:
+        """Index of the first unit after the contents entries that start at ``first``."""
+        seen: list[str] = []
+        index = first
+        while index < len(units):
+            s, e, _ = units[index]
+            block = text[s:e].strip()
+            folded = headings.fold(block)
+            if not block or not headings.entry_like(block, in_contents=in_contents):
+                if not in_contents and index > first:
+                    index -= 1  # the last short line before prose is its heading
+                break
+            if folded and any(folded == entry or entry.startswith(folded + " ") for entry in seen):
+                break  # the body begins: its first heading repeats an entry
+            for line in block.split("\n"):
+                entry = headings.fold(line)
+                if entry:
+                    seen.append(entry)
+                    self._contents.add(entry)
+            if "\n" in block:
+                self._contents.add(folded)
+            index += 1
+        if index - first < (1 if in_contents else _RUN_MIN_ENTRIES):
+            self._contents.clear()
+            return first if in_contents else 0
+        return index
+
+    def _back_matter(self, text: str) -> None:
+        """Publishers' advertisements and the like after a closing "THE END"."""
+        paragraphs = self.paragraphs
+        total = sum(p.words for p in paragraphs)
+        tail = 0
+        for index in range(len(paragraphs) - 1, 0, -1):
+            paragraph = paragraphs[index]
+            if headings.THE_END.fullmatch(text[paragraph.start : paragraph.end]):
+                if index + 1 < len(paragraphs):
+                    self.asides.append(
+                        Aside("back matter", paragraphs[index + 1].start, paragraphs[-1].end)
+                    )
+                    del paragraphs[index + 1 :]
+                return
+            tail += paragraph.words
+            if tail > total * _BACK_MATTER_SHARE:
+                return

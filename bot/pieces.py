@@ -1,0 +1,98 @@
+"""The readable text of a part: its paragraphs as readers see them (wrapping undone, verse kept
+line by line), the scene breaks inside it marked, and the chapter a reader is in."""
+
+from __future__ import annotations
+
+import bisect
+
+from bot.story import Break, Paragraph, Story
+
+# Shown between two scenes inside one part when the author marked the scene break only with
+# extra blank lines, which a chat message would not keep.
+SCENE_MARK = "* * *"
+# A chapter heading this short is a bare number ("XI.", "CHAPTER 3"): its title line is added.
+_BARE_NUMBER_CHARS = 12
+# Spaces of indentation kept at most in verse, relative to its least indented line.
+_MAX_INDENT = 8
+
+
+def readable_pieces(
+    story: Story, paragraph_starts: list[int], start: int, end: int
+) -> tuple[str, ...]:
+    """The readable text of the span: paragraph texts (or the part of a cut paragraph that falls
+    inside), with the scene breaks inside the span marked."""
+    text = story.text
+    paragraphs = story.paragraphs
+    index = max(0, bisect.bisect_right(paragraph_starts, start) - 1)
+    pieces: list[str] = []
+    previous_end = -1
+    while index < len(paragraphs):
+        paragraph = paragraphs[index]
+        if paragraph.start >= end:
+            break
+        if paragraph.end > start:
+            if pieces and paragraph.break_before == Break.SCENE and previous_end >= 0:
+                marker = text[previous_end : paragraph.start].strip()
+                pieces.append(marker if marker else SCENE_MARK)
+            whole = start <= paragraph.start and paragraph.end <= end
+            if whole and paragraph.lines:
+                piece = _kept_lines(text, paragraph)
+            elif whole:
+                piece = text[paragraph.start : paragraph.end]  # already without edge spaces
+            else:
+                piece = text[max(paragraph.start, start) : min(paragraph.end, end)].strip()
+            if story.soft_wraps and "\n" in piece and not paragraph.lines:
+                if "\n " in piece:
+                    piece = " ".join(line.strip() for line in piece.split("\n"))
+                else:
+                    piece = piece.replace("\n", " ")
+            if piece:
+                pieces.append(piece)
+            previous_end = paragraph.end
+        index += 1
+    return tuple(pieces)
+
+
+def _kept_lines(text: str, paragraph: Paragraph) -> str:
+    """A paragraph whose line breaks are kept, its indentation made relative to its least
+    indented line and capped, so that a refrain set far to the right still fits a phone."""
+    line_start = text.rfind("\n", 0, paragraph.start) + 1
+    lines = text[line_start : paragraph.end].split("\n")
+    common = min(len(line) - len(line.lstrip(" ")) for line in lines if line.strip())
+    kept = []
+    for line in lines:
+        indent = len(line) - len(line.lstrip(" ")) - common
+        kept.append(" " * min(max(indent, 0), _MAX_INDENT) + line.strip())
+    return "\n".join(kept)
+
+
+def chapters(story: Story) -> tuple[list[int], list[str]]:
+    """Where each chapter starts and how a reader finds it in a printed copy: the heading, a
+    bare number with its title ("I. The Eve of the War."), under the book it belongs to."""
+    starts: list[int] = []
+    titles: list[str] = []
+    paragraphs = story.paragraphs
+    major = ""
+    for index, paragraph in enumerate(paragraphs):
+        if not (paragraph.heading and paragraph.break_before == Break.CHAPTER):
+            continue
+        title = _heading_text(story.paragraph_text(paragraph))
+        following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+        if (
+            len(title) <= _BARE_NUMBER_CHARS
+            and following is not None
+            and following.heading
+            and following.break_before < Break.SCENE
+        ):
+            title = f"{title} {_heading_text(story.paragraph_text(following))}"
+        if paragraph.major:
+            major = _heading_text(story.paragraph_text(paragraph).split("\n", 1)[0])
+        elif major:
+            title = f"{major} · {title}"
+        starts.append(paragraph.start)
+        titles.append(title)
+    return starts, titles
+
+
+def _heading_text(heading: str) -> str:
+    return " ".join(heading.lstrip("#").split())
