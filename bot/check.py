@@ -9,8 +9,10 @@ so it can gate a deployment.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config
 from bot.library import Library, StoryError, slug_for
+from bot.store import SCHEMA_VERSION, StoreError
 from bot.story import Rating, Serial
 
 __all__ = ["StoryRow", "library_rows", "main", "render_table"]
@@ -118,6 +121,45 @@ def _where(path: Path) -> str:
     return str(path)
 
 
+def _check_database(config: Config) -> tuple[str, str | None]:
+    """(what to say about the database, a problem or None). A PostgreSQL database is connected
+    to and its schema version read; a SQLite file's version is read if the file exists.
+    Nothing is changed either way."""
+    if config.database_url is not None:
+        from bot.pgstore import inspect, redact
+
+        where = redact(config.database_url)
+        try:
+            version = asyncio.run(inspect(config.database_url))
+        except StoreError as error:
+            return f"{where} · not reachable", f"database: {error}"
+    else:
+        where = _where(config.database)
+        if not config.database.is_file():
+            return f"{where} · created on first run", None
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
+            ) as db:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error as error:
+            return f"{where} · unreadable", f"{where}: not a serialbot database ({error})"
+    return _schema_state(where, version)
+
+
+def _schema_state(where: str, version: int | None) -> tuple[str, str | None]:
+    if not version:
+        return f"{where} · reachable, empty (tables are created on first run)", None
+    if version > SCHEMA_VERSION:
+        return f"{where} · schema version {version}", (
+            f"database {where}: schema version {version} is newer than this serialbot "
+            f"understands ({SCHEMA_VERSION}); upgrade serialbot"
+        )
+    if version < SCHEMA_VERSION:
+        return f"{where} · schema version {version}, upgraded to {SCHEMA_VERSION} on next run", None
+    return f"{where} · schema version {version}, up to date", None
+
+
 def _story_problem(problem: StoryError) -> str:
     return f"{_where(problem.path)}: {problem.reason}"
 
@@ -148,10 +190,13 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     else:
         source = _where(config.source) if config.source else "no file, defaults"
         say(f"Configuration: {source} · ok")
+        database, problem = _check_database(config)
         say(
-            f"Database: {_where(config.database)} · default schedule: {config.default_schedule} "
+            f"Database: {database} · default schedule: {config.default_schedule} "
             f"({config.default_timezone})"
         )
+        if problem is not None:
+            problems.append(problem)
 
     library = Library.load(
         config.stories,

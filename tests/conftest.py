@@ -4,7 +4,9 @@ keyword arguments of ``DiscordDouble``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import discord
 import discord.gateway
@@ -12,6 +14,7 @@ import discord.http
 import pytest
 
 from tests.discord_double import DiscordDouble, connected_client
+from tests.postgres_server import ServerUnavailable, fresh_schema, throwaway_server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,3 +46,34 @@ async def discord_client(discord_double: DiscordDouble) -> AsyncIterator[discord
     """A plain ``discord.Client`` (guilds intent) logged in to the double and ready."""
     async with connected_client(discord_double) as client:
         yield client
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole run (tests/postgres_server.py). Without one
+    the PostgreSQL tests skip, saying how to get one; with CI=true they fail instead."""
+    try:
+        with throwaway_server() as url:
+            yield url
+    except ServerUnavailable as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs a PostgreSQL server and none could be started: {error}")
+        pytest.skip(f"no PostgreSQL server for these tests: {error}")
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """The URL of an empty schema of its own on the test server."""
+    return fresh_schema(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's store lives: a SQLite file, or an empty PostgreSQL schema (the same tests
+    run against both)."""
+    if request.param == "sqlite":
+        return tmp_path / "data" / "serial.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))

@@ -40,10 +40,10 @@ class ResumingRecorder(RecordingPoster):
 
 
 @pytest.fixture
-async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+async def bench(database: Path | str) -> AsyncIterator[Bench]:
     clock = ManualClock(START)
     made = Bench(
-        tmp_path / "serial.sqlite3",
+        database,
         clock,
         FakeLibrary(make_serial(parts=10, paragraphs=20)),
         ResumingRecorder(clock),

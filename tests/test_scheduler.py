@@ -27,6 +27,7 @@ from bot.scheduler import (
 )
 from bot.store import Store, Subscription
 from bot.story import Break, Paragraph, Part, Serial, Story, StoryMeta
+from tests.postgres_server import open_test_store
 from tests.recording_poster import RecordingPoster
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -90,7 +91,7 @@ class FakeLibrary:
 
 @dataclass
 class Bench:
-    path: Path
+    path: Path | str  # a SQLite file, or a postgresql:// URL
     clock: ManualClock
     library: FakeLibrary
     poster: RecordingPoster
@@ -99,7 +100,7 @@ class Bench:
     scheduler: Scheduler = field(init=False)
 
     async def open(self) -> None:
-        self.store = await Store.open(self.path)
+        self.store = await open_test_store(self.path)  # type: ignore[assignment]
         self.scheduler = Scheduler(self.store, self.library, self.poster, self.clock, self.settings)
 
     async def close(self) -> None:
@@ -160,10 +161,11 @@ def settings() -> SchedulerSettings:
 
 
 @pytest.fixture
-async def bench(tmp_path: Path, settings: SchedulerSettings) -> AsyncIterator[Bench]:
+async def bench(database: Path | str, settings: SchedulerSettings) -> AsyncIterator[Bench]:
+    """The scheduler on a SQLite store and, again, on a PostgreSQL one."""
     clock = ManualClock(START)
     made = Bench(
-        tmp_path / "serial.sqlite3",
+        database,
         clock,
         FakeLibrary(make_serial(parts=20), make_serial("short", 3, title="Short")),
         RecordingPoster(clock),

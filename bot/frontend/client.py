@@ -29,7 +29,7 @@ from bot.store import FILE_MODE
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.library import Library
-    from bot.store import Store
+    from bot.storage import SerialStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class SerialBot(discord.AutoShardedClient):
         self,
         *,
         config: Config,
-        store: Store,
+        store: SerialStore,
         library: Library,
         clock: Clock | None = None,
         sync_state: Path | None = None,

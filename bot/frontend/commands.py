@@ -45,6 +45,7 @@ from bot.poster import PostError
 from bot.render import render_part, status_bar
 from bot.schedule import EXAMPLES, ScheduleError
 from bot.scheduler import AlreadySubscribed, SerialError
+from bot.storage import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.frontend.client import SerialBot
@@ -204,6 +205,13 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, SerialError | ScheduleError | OptionOutOfBounds):
             text = str(cause)
+        elif isinstance(cause, StoreUnavailable):
+            log.warning("/%s: the database cannot be reached", _command_name(interaction))
+            text = (
+                "The bot cannot reach its database just now, so it can neither post nor change "
+                "anything. Nothing is lost: posting picks up where it stopped once the database "
+                "is back. Try again in a few minutes."
+            )
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "`/serial` works in a server channel, not in direct messages."
         elif isinstance(error, app_commands.MissingPermissions):

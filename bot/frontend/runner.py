@@ -16,7 +16,8 @@ import discord
 from bot.config import Config, ConfigError, load_config
 from bot.frontend.client import SerialBot
 from bot.library import Library
-from bot.store import Store, StoreError
+from bot.storage import StoreUnavailable, describe_database, open_store
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +84,19 @@ async def run(config: Config, token: str) -> int:
         return _fail(problem, 2)
     library = _load_library(config)
     try:
-        store = await Store.open(config.database)
+        store = await open_store(config)
+    except StoreUnavailable as error:
+        # Worth trying again (a service manager restarts the bot): not a configuration error.
+        return _fail(f"database {describe_database(config)}: {error}", 1)
     except StoreError as error:
         return _fail(f"{config.source or 'the configuration'}: database: {error}", 2)
-    async with store:
+    try:
         bot = SerialBot(
             config=config,
             store=store,
             library=library,
-            sync_state=sync_state_path(Path(config.database)),
+            # With PostgreSQL there is no database file to keep it beside: every start syncs.
+            sync_state=None if config.database_url else sync_state_path(Path(config.database)),
         )
         async with bot:
             signals = _close_on_signals(bot)
@@ -113,6 +118,8 @@ async def run(config: Config, token: str) -> int:
                 loop = asyncio.get_running_loop()
                 for sig in signals:
                     loop.remove_signal_handler(sig)
+    finally:
+        await store.close()
     log.info("stopped")
     return 0
 
