@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,39 @@ async def test_interaction_answers_never_wait_behind_posts(
         assert queued > 3  # posts were waiting their turn meanwhile
         assert answer.latency is not None and answer.latency < 1.0
         assert _threads_opened(discord_double, channels) == BURST_CHANNELS
+
+
+@pytest.mark.parametrize("kind", ["cloudflare", "blocked", "network"])
+@pytest.mark.discord_double(rate_limits=True)
+async def test_a_ban_stops_every_request_and_posting_resumes_after_it(
+    discord_double: DiscordDouble,
+    tmp_path: Path,
+    library: Path,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with running_bot(discord_double, tmp_path, concurrency=8) as harness:
+        channels = await _subscribe_many(harness, 12)
+        harness.bot.rest_guard.ban_first_wait = 1.5
+        discord_double.ban(1.0, kind)  # type: ignore[arg-type]
+        await harness.until_first_post()
+
+        banned = [r for r in discord_double.requests if r.banned]
+        # only the requests already under way when the first ban answer came
+        assert 1 <= len(banned) <= 8
+        first = banned[0].at + banned[0].duration
+        during = [r for r in _rest(discord_double.requests) if first + 0.05 < r.at < first + 1.4]
+        assert during == []  # nothing at all left while the bot waited
+        await asyncio.sleep(1.6)
+        await harness.advance(timedelta(seconds=2))
+
+        assert _threads_opened(discord_double, channels) == 12
+        assert discord_double.duplicate_messages() == []
+        assert len([r for r in discord_double.requests if r.banned]) == len(banned)
+        for channel_id in channels:
+            sub = await harness.bot.scheduler.subscription(channel_id)
+            assert sub is not None and not sub.paused and sub.retry_count == 0
+        stops = [m for m in caplog.messages if "Discord asked the bot to stop" in m]
+        assert len(stops) == 1
+        assert not any("refused" in m for m in caplog.messages)

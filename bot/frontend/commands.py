@@ -25,6 +25,7 @@ import discord
 from discord import app_commands
 from discord.utils import escape_markdown, format_dt
 
+from bot import pacing
 from bot.frontend import permissions
 from bot.limits import (
     AUTHOR_SHOWN,
@@ -254,10 +255,12 @@ class SerialCommands(app_commands.Group):
     async def next(self, interaction: Interaction) -> None:
         channel_id = _home_channel_id(interaction)
         # Posting may be slow (rate limits, a long part): acknowledged in time, finished after.
+        # A member is waiting: its requests go before the queue of scheduled posts.
         try:
-            outcome = await in_time(
-                interaction, self.bot.scheduler.request_next(channel_id, interaction.user.id)
-            )
+            with pacing.urgent():
+                outcome = await in_time(
+                    interaction, self.bot.scheduler.request_next(channel_id, interaction.user.id)
+                )
         except PostError as error:
             await send_ephemeral(interaction, f"I could not post the next part: {error.reason}")
             return

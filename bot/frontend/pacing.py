@@ -13,7 +13,7 @@ request leaves, and again when the answer's status and headers are in. So:
   "You are being blocked…", a 403 with code 40333) pause the pacer for the time stated (or a
   growing guess when none is), with one log line per pause;
 - 401, 403 and 429 answers (except 429s of a resource's own ``shared`` limit) are counted as
-  Discord counts them towards its ban.
+  Discord counts them towards its ban, in ``RestHealth`` and in ``bot.metrics``.
 
 discord.py stays the safety net: it still waits out a 429 it meets and the per-route buckets it
 has learned (a bucket it does not know yet lets one request through at a time, so the bot never
@@ -32,6 +32,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot import metrics
 from bot.pacing import Pacer, Paused
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,13 @@ class RestGuard:
         if status not in (401, 403, 429) or not str(params.url).startswith(discord.http.Route.BASE):
             return
         headers = response.headers
-        if status == 429 and headers.get("X-RateLimit-Scope", "").lower() == "shared":
-            return  # a resource's own limit: Discord does not count it, nor does it stop the bot
-        if not str(params.url)[len(discord.http.Route.BASE) :].startswith(_INTERACTION_PATHS):
-            self.health.invalid()
+        scope = headers.get("X-RateLimit-Scope", "").lower()
+        if status == 429 and scope == "shared":
+            # A resource's own limit: Discord does not count it, nor does it stop the bot.
+            metrics.rate_limited("shared")
+            return
+        self.health.invalid()
+        metrics.invalid_request(status)
         if status == 401:
             return
         body = await _body(response)
@@ -119,6 +123,7 @@ class RestGuard:
             return
         self.health.rate_limited += 1
         discord_429 = bool(headers.get("Via")) and isinstance(body, dict)
+        metrics.rate_limited(scope or ("user" if discord_429 else "cloudflare"))
         if not discord_429:
             self._banned("Cloudflare is blocking this address (HTTP 429, error 1015)", headers)
             return

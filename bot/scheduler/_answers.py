@@ -71,6 +71,13 @@ class NextOutcome:
                 None,
                 "Discord did not take the part just now; it will be posted as soon as it does.",
             )
+        if result.kind == "delayed":
+            return cls(
+                None,
+                "Discord has asked the bot to wait a while, so nothing is posted just now; "
+                "scheduled parts go out once it allows.",
+                retry_at=result.retry_at,
+            )
         if result.kind == "paused":
             return cls(
                 None,
@@ -96,7 +103,7 @@ class ChannelStatus:
     finish_estimate: datetime | None
 
 
-DeliveryKind = Literal["posted", "retry", "paused", "finished", "skipped"]
+DeliveryKind = Literal["posted", "retry", "delayed", "paused", "finished", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,19 @@ import hashlib
 import logging
 import weakref
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.clock import Clock
 from bot.poster import (
     ChannelGone,
     Delivered,
     Destination,
+    PostDelayed,
     Poster,
     PostError,
     PostForbidden,
+    PostRefused,
     ResumingPoster,
 )
 from bot.schedule import ScheduleError
@@ -85,6 +89,15 @@ class Courier:
         self._outside = 0
         self._no_outside = asyncio.Event()
         self._no_outside.set()
+        # Set when the platform told the whole bot to wait (rate limited, banned): no channel
+        # posts before then, and every due channel keeps its place in the queue.
+        self._held_until: datetime | None = None
+
+    def held(self) -> datetime | None:
+        """Until when every post waits, if the platform asked the bot to; else ``None``."""
+        if self._held_until is not None and self._held_until <= self._clock.now():
+            self._held_until = None
+        return self._held_until
 
     def lock(self, channel_id: int) -> asyncio.Lock:
         lock = self._locks.get(channel_id)
@@ -139,6 +152,8 @@ class Courier:
             sub = await self._ready(channel_id, only_if_due=only_if_due)
             if sub is None or self.stopping:
                 return DeliveryResult("skipped", sub)
+            if (held := self.held()) is not None:
+                return DeliveryResult("delayed", sub, retry_at=held)
             now = self._clock.now()
             serial = self._library.get(sub.slug)
             if serial is None:
@@ -220,9 +235,13 @@ class Courier:
                 # nonce still protects: let the poster look before it sends.
                 return await poster.resume_part(to, serial, part, nonce=delivery.nonce)
             return await poster.post_part(to, serial, part, nonce=delivery.nonce)
-        except (PostForbidden, ChannelGone) as exc:
+        except (PostRefused, ChannelGone) as exc:
+            metrics.part_failed(_failure_kind(exc))
             return await self.pause(sub, serial, exc.reason)
+        except PostDelayed as exc:
+            return self._delay(sub, exc)
         except PostError as exc:  # PostTransient, or a kind we do not know: back off and retry
+            metrics.part_delayed("transient")
             return await self._retry(sub, f"part {delivery.part}", exc.reason)
         except Exception as exc:
             log.exception(
@@ -237,8 +256,11 @@ class Courier:
         )
         try:
             await self._poster.post_end(destination(sub), serial, nonce=nonce)
-        except (PostForbidden, ChannelGone) as exc:
+        except (PostRefused, ChannelGone) as exc:
+            metrics.part_failed(_failure_kind(exc))
             return await self.pause(sub, serial, exc.reason)
+        except PostDelayed as exc:
+            return self._delay(sub, exc)
         except PostError as exc:
             return await self._retry(sub, "the closing message", exc.reason)
         except Exception as exc:
@@ -247,6 +269,16 @@ class Courier:
         done = await self._store.mark_completed(sub.id, self._clock.now())
         log.info("Channel %s finished %s", sub.channel_id, sub.slug)
         return DeliveryResult("finished", done)
+
+    def _delay(self, sub: Subscription, delayed: PostDelayed) -> DeliveryResult:
+        """The platform asked the bot to wait: every post waits (this one keeps its place and
+        its attempt count), none is refused."""
+        until = self._clock.now() + timedelta(seconds=max(delayed.retry_after, 1.0))
+        if self._held_until is None or until > self._held_until:
+            log.debug("Posting waits until %s: %s", until.isoformat(), delayed.reason)
+            self._held_until = until
+        metrics.part_delayed("rate_limited")
+        return DeliveryResult("delayed", sub, reason=delayed.reason, retry_at=until)
 
     async def _retry(self, sub: Subscription, what: str, reason: str) -> DeliveryResult:
         now = self._clock.now()
@@ -313,3 +345,11 @@ class Courier:
             log.info("Could not tell channel %s: %s", sub.channel_id, exc.reason)
         except Exception:
             log.exception("Could not tell channel %s", sub.channel_id)
+
+
+def _failure_kind(error: PostError) -> str:
+    if isinstance(error, ChannelGone):
+        return "gone"
+    if isinstance(error, PostForbidden):
+        return "forbidden"
+    return "refused"

@@ -75,7 +75,9 @@ class Loop:
                 due = await self._store.due(
                     now, len(self._holdoff) + 1, shards=self._settings.shards
                 )
-                waiting = any(self._holdoff.get(s.channel_id, now) <= now for s in due)
+                waiting = self._courier.held() is None and any(
+                    self._holdoff.get(s.channel_id, now) <= now for s in due
+                )
                 if not waiting and self._parked and not self._inflight:
                     return
                 self.wake()
@@ -119,6 +121,8 @@ class Loop:
     async def _dispatch_due(self) -> datetime | None:
         """Start a post for every due channel not already busy; return when to look again."""
         now = self._clock.now()
+        if (held := self._courier.held()) is not None:
+            return held  # the platform asked the whole bot to wait: due channels keep their place
         self._holdoff = {c: t for c, t in self._holdoff.items() if t > now}
         capped = False
         after: tuple[datetime, int] | None = None
