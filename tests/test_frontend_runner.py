@@ -53,7 +53,7 @@ async def test_a_rejected_token_is_a_one_line_error(
 ) -> None:
     stories_folder(tmp_path)
     code = await runner.run(config_for(discord_double, tmp_path), "MTIz.not-the.token")
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "token" in err

@@ -19,6 +19,7 @@ import discord
 
 from bot.clock import Clock, SystemClock
 from bot.frontend.commands import SerialCommands, SerialTree
+from bot.frontend.gateway import UnreadableEvents
 from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
 from bot.pacing import Pacer, RestHealth
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
     from bot.storage import SerialStore
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def _without_voice_warnings(record: logging.LogRecord) -> bool:
+    # discord.py warns at start-up that voice needs PyNaCl and davey: this bot has no voice.
+    return "voice will NOT be supported" not in record.getMessage()
 
 
 class SerialBot(discord.AutoShardedClient):
@@ -48,6 +56,9 @@ class SerialBot(discord.AutoShardedClient):
         sync_state: Path | None = None,
         **options: Any,
     ) -> None:
+        _voice_log = logging.getLogger("discord.client")
+        if _without_voice_warnings not in _voice_log.filters:
+            _voice_log.addFilter(_without_voice_warnings)
         intents = discord.Intents.none()
         intents.guilds = True
         shards = config.shards
@@ -61,6 +72,7 @@ class SerialBot(discord.AutoShardedClient):
             http_trace=self.rest_guard.trace(),
             **options,
         )
+        self._unreadable = UnreadableEvents(self)
         self.config = config
         self.store = store
         self.library = library
@@ -97,8 +109,12 @@ class SerialBot(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         await self._resolve_shards()
-        self.tree.add_command(SerialCommands(self))
+        # Runs again when a login that failed half-way (network trouble) is tried again.
+        if self.tree.get_command("serial") is None:
+            self.tree.add_command(SerialCommands(self))
         await self._sync_commands()
+        if self._scheduler is not None:
+            return
         self._scheduler = Scheduler(
             self.store,
             self.library,
@@ -123,10 +139,12 @@ class SerialBot(discord.AutoShardedClient):
         self._shard_set = ShardSet.of(self.shard_count, self.shard_ids)
 
     async def close(self) -> None:
-        # Stop posting first, so an in-flight post finishes while the connection still exists.
+        # Stop posting first, so an in-flight post finishes while the connection still exists;
+        # but not for longer than a service manager waits before it kills (systemd: 90 s).
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
-            await scheduler.stop()
+            await scheduler.stop(grace=SHUTDOWN_GRACE_SECONDS)
+        self._unreadable.cancel()
         await super().close()
 
     async def on_ready(self) -> None:

@@ -1,5 +1,12 @@
 """``serialbot run``: load the configuration and the library, open the database, connect to
-Discord, and shut down cleanly on SIGINT/SIGTERM (an in-flight post finishes first)."""
+Discord, and shut down cleanly on SIGINT/SIGTERM (an in-flight post finishes first, within a
+time limit).
+
+Exit status: 0 after a clean shutdown; 2 when it cannot start as configured (the configuration,
+the token Discord rejects, the database); 1 for anything else. Discord out of reach at start
+(no network, DNS down, Discord answering 5xx) is not fatal: one line, and another try after a
+growing wait.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from bot.config import Config, ConfigError, load_config
@@ -23,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Gateway close code: a shard would hold more servers than Discord allows one session.
 _SHARDING_REQUIRED = 4011
+# Waits between tries to reach Discord at start: 2, 4, 8 … seconds, then every 5 minutes.
+FIRST_RETRY_SECONDS = 2.0
+LAST_RETRY_SECONDS = 300.0
+_UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError, discord.DiscordServerError)
 
 
 def _fail(message: str, code: int) -> int:
@@ -99,11 +111,17 @@ async def run(config: Config, token: str) -> int:
             sync_state=None if config.database_url else sync_state_path(Path(config.database)),
         )
         async with bot:
-            signals = _close_on_signals(bot)
+            stopping = asyncio.Event()
+            signals = _close_on_signals(bot, stopping)
             try:
-                await bot.start(token)
+                if await _log_in(bot, token, stopping):
+                    await bot.connect()
             except discord.LoginFailure:
-                return _fail("Discord rejected the token in DISCORD_TOKEN (login failed)", 1)
+                return _fail(
+                    "Discord rejected the token in DISCORD_TOKEN (401 Unauthorized): copy it "
+                    "again from the Developer Portal (Bot, Reset Token)",
+                    2,
+                )
             except discord.PrivilegedIntentsRequired:
                 return _fail("Discord refused the gateway intents requested", 1)
             except discord.ConnectionClosed as error:
@@ -124,7 +142,31 @@ async def run(config: Config, token: str) -> int:
     return 0
 
 
-def _close_on_signals(bot: SerialBot) -> list[signal.Signals]:
+async def _log_in(bot: SerialBot, token: str, stopping: asyncio.Event) -> bool:
+    """Log in, trying again while Discord cannot be reached; False if told to stop first."""
+    wait = FIRST_RETRY_SECONDS
+    while not stopping.is_set():
+        try:
+            await bot.login(token)
+        except _UNREACHABLE as error:
+            log.warning(
+                "Discord cannot be reached (%s); trying again in %.0f s", _reason(error), wait
+            )
+        else:
+            return True
+        try:
+            await asyncio.wait_for(stopping.wait(), wait)
+        except TimeoutError:
+            wait = min(wait * 2, LAST_RETRY_SECONDS)
+    return False
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _close_on_signals(bot: SerialBot, stopping: asyncio.Event) -> list[signal.Signals]:
     """SIGINT and SIGTERM close the bot, which stops the scheduler first (``Client.run`` would
     handle only Ctrl-C). Returns the signals handled, to remove the handlers afterwards."""
     loop = asyncio.get_running_loop()
@@ -134,6 +176,7 @@ def _close_on_signals(bot: SerialBot) -> list[signal.Signals]:
     def close(name: str) -> None:
         if closing:
             return
+        stopping.set()
         log.info("%s received: finishing the current post and shutting down", name)
         task = loop.create_task(bot.close())
         closing.add(task)

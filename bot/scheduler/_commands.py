@@ -3,6 +3,7 @@ move, request the next part, status)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -66,12 +67,25 @@ class Scheduler:
             return  # stop() came while repairing: do not start what it meant to end
         self._loop.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
         """Let posts under way finish (start-up repairs and requests too), then stop, so that no
-        delivery is left half-recorded. Safe to call twice, and before ``start`` has returned."""
+        delivery is left half-recorded. Safe to call twice, and before ``start`` has returned.
+
+        With ``grace``, posts still waiting on Discord after that many seconds are abandoned:
+        their deliveries stay pending and the next start finishes them, as after a kill (a
+        service manager stops waiting and kills after its own timeout anyway)."""
         self._courier.stopping = True
-        await self._loop.stop()
-        await self._courier.outside_done()
+        try:
+            async with asyncio.timeout(grace):
+                await self._loop.stop()
+                await self._courier.outside_done()
+        except TimeoutError:
+            log.warning(
+                "posts still waiting on Discord after %.0f s are left pending; the next start "
+                "finishes them",
+                grace,
+            )
+            await self._loop.abandon()
         self._loop.signal_parked()
 
     @property

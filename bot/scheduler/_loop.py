@@ -62,6 +62,13 @@ class Loop:
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()))
 
+    async def abandon(self) -> None:
+        """Cancel the posts under way; each stays pending in the store."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def wake(self) -> None:
         self._wake_event.set()
 

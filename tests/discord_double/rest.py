@@ -207,6 +207,9 @@ class RestApi:
         except ApiError as error:
             record.code = error.code
             return error_response(error, headers=headers)
+        except ConnectionResetError:
+            # the client went away (a bot killed while its request waited): aiohttp drops it
+            raise
         except Exception as error:
             # a bug in the double must not pass for a Discord 500 that discord.py quietly retries
             log.exception("the double failed on %s %s", request.method, record.path)
