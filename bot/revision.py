@@ -186,24 +186,36 @@ class Alignment:
         )
 
     def doubt(self, old_position: int) -> str | None:
-        """Why the place found for ``old_position`` cannot be trusted, or ``None`` when it can."""
-        old_count = len(self.old_starts)
-        if old_count == 0:
+        """Why the place found for ``old_position`` cannot be trusted, or ``None`` when it can:
+        most of the text was replaced (text only added or only removed is no doubt), or the
+        words on both sides of the reading point were rewritten."""
+        shorter = min(len(self.old_starts), len(self.new_starts))
+        if shorter == 0:
             return None
         kept = self.kept
-        if kept < _KEPT_AT_LEAST * old_count:
-            share = round(100 * (old_count - kept) / old_count)
+        if kept < _KEPT_AT_LEAST * shorter:
+            share = round(100 * (shorter - kept) / shorter)
             return f"{share}% of the text it was following was replaced"
         read = bisect.bisect_left(self.old_starts, old_position)
-        if 0 < read < old_count:
-            low, high = max(0, read - _NEAR), min(old_count, read + _NEAR)
-            near = 0
-            for tag, i1, i2, _, _ in self.opcodes:
-                if tag == "equal":
-                    near += max(0, min(i2, high) - max(i1, low))
-            if near < _NEAR_KEPT_AT_LEAST * (high - low):
-                return "the text around where this channel stopped was rewritten"
+        shares = [
+            self._kept_between(low, high) / (high - low)
+            for low, high in (
+                (max(0, read - _NEAR), read),
+                (read, min(len(self.old_starts), read + _NEAR)),
+            )
+            if high > low
+        ]
+        if shares and max(shares) < _NEAR_KEPT_AT_LEAST:
+            return "the text around where this channel stopped was rewritten"
         return None
+
+    def _kept_between(self, low: int, high: int) -> int:
+        """How many old words from ``low`` to ``high`` have a counterpart."""
+        return sum(
+            max(0, min(i2, high) - max(i1, low))
+            for tag, i1, i2, _, _ in self.opcodes
+            if tag == "equal"
+        )
 
 
 def align(old: str, new: str) -> Alignment:

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import stat
+import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -125,6 +126,29 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE subscriptions ADD COLUMN part_count INTEGER",
         "PRAGMA user_version = 2",
     ),
+    (
+        # The text of each story revision a channel follows, so that after an edit the old text
+        # can be aligned with the new one. Kept compressed; dropped once no channel follows it.
+        """
+        CREATE TABLE story_texts (
+            slug TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            text BLOB NOT NULL,
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (slug, revision)
+        )
+        """,
+        # After an edit: where the parts the channel received begin in the current text, then
+        # where the rest (cut anew) begins, as a JSON list. NULL: the story's own parts.
+        "ALTER TABLE subscriptions ADD COLUMN cuts TEXT",
+        # 1 when an admin chose the channel's catch-up policy; 0 follows the configuration.
+        # Channels from before only ever had the configured value copied in: they follow it.
+        "ALTER TABLE subscriptions ADD COLUMN catch_up_own INTEGER NOT NULL DEFAULT 0",
+        # Why the bot itself paused the channel, when it can tell the cause has gone ('story':
+        # the story file was missing). NULL for a pause only an admin can end.
+        "ALTER TABLE subscriptions ADD COLUMN pause_cause TEXT",
+        "PRAGMA user_version = 3",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -166,6 +190,10 @@ class Subscription:
     scheduler acts next, which is earlier or later than the slot while catching up or retrying.
     ``run`` changes whenever the channel starts the story again, so repeated parts get new nonces.
     ``part_count`` is how many parts ``revision`` has (``None`` when not known).
+    ``cuts``, after an edit, are where the parts the channel received begin in the current text
+    and where the rest begins (``None``: the story's own parts). ``catch_up_own`` says an admin
+    chose ``catch_up``; otherwise the configured policy applies. ``pause_cause`` is set when the
+    bot paused the channel for a cause it can see go away (``"story"``: the file was missing).
     """
 
     id: int
@@ -190,6 +218,9 @@ class Subscription:
     slot_due: datetime | None = None
     run: int = 0
     part_count: int | None = None
+    cuts: tuple[int, ...] | None = None
+    catch_up_own: bool = False
+    pause_cause: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -385,9 +416,10 @@ class Store:
         thread_archive_minutes: int | None,
         now: datetime,
         part_count: int | None = None,
+        catch_up_own: bool = False,
     ) -> Subscription:
         """Subscribe a channel. A finished subscription in the channel is replaced; an unfinished
-        one raises ``SubscriptionExists``."""
+        one raises ``SubscriptionExists``. ``catch_up_own``: an admin chose ``catch_up``."""
         if catch_up not in CATCH_UP_POLICIES:
             raise ValueError(f"unknown catch-up policy {catch_up!r}")
         async with self._transaction() as db:
@@ -401,8 +433,8 @@ class Store:
                 INSERT INTO subscriptions (
                     guild_id, channel_id, slug, revision, next_part, position, schedule, timezone,
                     slot_due, next_due, catch_up, subscribed_by, created_at, updated_at,
-                    thread_archive_minutes, part_count
-                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    thread_archive_minutes, part_count, catch_up_own
+                ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     guild_id,
@@ -421,6 +453,7 @@ class Store:
                     _ts(now),
                     thread_archive_minutes,
                     part_count,
+                    int(catch_up_own),
                 ),
             )
             created = await _by_id(db, cursor.lastrowid)
@@ -453,13 +486,16 @@ class Store:
                 await _delete_channel(db, channel_id)
         return existing
 
-    async def pause(self, channel_id: int, reason: str, now: datetime) -> Subscription | None:
+    async def pause(
+        self, channel_id: int, reason: str, now: datetime, *, cause: str | None = None
+    ) -> Subscription | None:
+        """Pause the channel; ``cause`` names a cause the bot can see go away by itself."""
         return await self._update_one(
             """
-            UPDATE subscriptions SET paused = 1, pause_reason = ?, updated_at = ?
+            UPDATE subscriptions SET paused = 1, pause_reason = ?, pause_cause = ?, updated_at = ?
             WHERE channel_id = ?
             """,
-            (reason, _ts(now), channel_id),
+            (reason, cause, _ts(now), channel_id),
             channel_id,
         )
 
@@ -468,7 +504,8 @@ class Store:
         async with self._transaction() as db:
             cursor = await db.execute(
                 """
-                UPDATE subscriptions SET paused = 1, pause_reason = ?, updated_at = ?
+                UPDATE subscriptions SET paused = 1, pause_reason = ?, pause_cause = NULL,
+                    updated_at = ?
                 WHERE guild_id = ? AND paused = 0 AND completed_at IS NULL
                 """,
                 (reason, _ts(now), guild_id),
@@ -486,8 +523,8 @@ class Store:
         return await self._update_one(
             """
             UPDATE subscriptions
-            SET paused = 0, pause_reason = NULL, retry_count = 0, slot_due = ?, next_due = ?,
-                updated_at = ?
+            SET paused = 0, pause_reason = NULL, pause_cause = NULL, retry_count = 0,
+                slot_due = ?, next_due = ?, updated_at = ?
             WHERE channel_id = ?
             """,
             (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), channel_id),
@@ -515,13 +552,18 @@ class Store:
         )
 
     async def set_catch_up(
-        self, channel_id: int, catch_up: CatchUp, now: datetime
+        self, channel_id: int, catch_up: CatchUp | None, now: datetime
     ) -> Subscription | None:
-        if catch_up not in CATCH_UP_POLICIES:
+        """The channel's own catch-up policy; ``None`` makes it follow the configuration."""
+        if catch_up is not None and catch_up not in CATCH_UP_POLICIES:
             raise ValueError(f"unknown catch-up policy {catch_up!r}")
         return await self._update_one(
-            "UPDATE subscriptions SET catch_up = ?, updated_at = ? WHERE channel_id = ?",
-            (catch_up, _ts(now), channel_id),
+            """
+            UPDATE subscriptions
+            SET catch_up = coalesce(?, catch_up), catch_up_own = ?, updated_at = ?
+            WHERE channel_id = ?
+            """,
+            (catch_up, int(catch_up is not None), _ts(now), channel_id),
             channel_id,
         )
 
@@ -566,9 +608,11 @@ class Store:
         next_due: datetime,
         now: datetime,
         part_count: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None:
         """Move a channel to another part (jump, restart): a new run, so parts that come again
-        get new nonces; deliveries of the parts ahead are forgotten so they can be sent again."""
+        get new nonces; deliveries of the parts ahead are forgotten so they can be sent again.
+        ``cuts`` are the channel's own parts to keep (``None``: the story's own parts)."""
         async with self._transaction() as db:
             existing = await _by_channel(db, channel_id)
             if existing is None:
@@ -585,7 +629,7 @@ class Store:
                 UPDATE subscriptions
                 SET next_part = ?, position = ?, revision = ?, slot_due = ?, next_due = ?,
                     completed_at = NULL, retry_count = 0, run = run + 1, updated_at = ?,
-                    part_count = coalesce(?, part_count)
+                    part_count = coalesce(?, part_count), cuts = ?
                 WHERE id = ?
                 """,
                 (
@@ -596,6 +640,7 @@ class Store:
                     _ts(next_due),
                     _ts(now),
                     part_count,
+                    _cuts_json(cuts),
                     existing.id,
                 ),
             )
@@ -609,10 +654,13 @@ class Store:
         next_part: int,
         now: datetime,
         part_count: int | None = None,
+        position: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None:
-        """The story was edited: record its new revision and the part the channel's position now
-        falls in. Deliveries numbered at or after that part belong to the old numbering; a part
-        left pending keeps its nonce under its new number."""
+        """The story was edited: record its new revision, the channel's next part and, when
+        given, its place in the new text and its own parts (``cuts``). Deliveries numbered at or
+        after ``next_part`` belong to the old numbering; a part left pending keeps its nonce
+        under its new number."""
         async with self._transaction() as db:
             await db.execute(
                 """
@@ -629,12 +677,65 @@ class Store:
                 """
                 UPDATE subscriptions
                 SET revision = ?, next_part = ?, updated_at = ?,
-                    part_count = coalesce(?, part_count)
+                    part_count = coalesce(?, part_count), position = coalesce(?, position),
+                    cuts = ?
                 WHERE id = ?
                 """,
-                (revision, next_part, _ts(now), part_count, subscription_id),
+                (
+                    revision,
+                    next_part,
+                    _ts(now),
+                    part_count,
+                    position,
+                    _cuts_json(cuts),
+                    subscription_id,
+                ),
             )
             return await _by_id(db, subscription_id)
+
+    async def unfinished(self, *, shards: ShardSet | None = None) -> list[Subscription]:
+        """Every subscription that has not finished, paused or not (of ``shards``' servers)."""
+        rows = await self._fetch(
+            f"SELECT * FROM subscriptions WHERE completed_at IS NULL {_on_shards(shards)} "
+            "ORDER BY id"
+        )
+        return [_subscription(r) for r in rows]
+
+    # --- story texts ---------------------------------------------------------------------------
+
+    async def save_text(self, slug: str, revision: str, text: str, now: datetime) -> bool:
+        """Keep the text of a story revision; ``False`` when it was already kept."""
+        packed = zlib.compress(text.encode("utf-8"), 6)
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT INTO story_texts (slug, revision, text, saved_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (slug, revision) DO NOTHING
+                """,
+                (slug, revision, packed, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+    async def story_text(self, slug: str, revision: str) -> str | None:
+        rows = await self._fetch(
+            "SELECT text FROM story_texts WHERE slug = ? AND revision = ?", (slug, revision)
+        )
+        return zlib.decompress(rows[0]["text"]).decode("utf-8") if rows else None
+
+    async def forget_texts(self) -> int:
+        """Drop the texts of revisions no unfinished subscription follows; returns how many."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                DELETE FROM story_texts WHERE NOT EXISTS (
+                    SELECT 1 FROM subscriptions
+                    WHERE subscriptions.slug = story_texts.slug
+                        AND subscriptions.revision = story_texts.revision
+                        AND subscriptions.completed_at IS NULL
+                )
+                """
+            )
+            return cursor.rowcount
 
     async def mark_completed(self, subscription_id: int, now: datetime) -> Subscription | None:
         async with self._transaction() as db:
@@ -982,7 +1083,18 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
         slot_due=_dt_or_none(row["slot_due"]),
         run=row["run"],
         part_count=row["part_count"],
+        cuts=_cuts(row["cuts"]),
+        catch_up_own=bool(row["catch_up_own"]),
+        pause_cause=row["pause_cause"],
     )
+
+
+def _cuts(text: str | None) -> tuple[int, ...] | None:
+    return None if text is None else tuple(int(i) for i in json.loads(text))
+
+
+def _cuts_json(cuts: Sequence[int] | None) -> str | None:
+    return None if cuts is None else json.dumps([int(i) for i in cuts])
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:

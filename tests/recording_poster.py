@@ -67,7 +67,7 @@ class RecordingPoster:
     ) -> Delivered:
         async with self._posting(destination.channel_id):
             self._maybe_fail("part", destination.channel_id)
-            self._record("part", destination, part.index, nonce)
+            self._record("part", destination, part.index, nonce, "\n\n".join(part.paragraphs))
             message = next(self._ids)
             return Delivered(message_ids=(message,), thread_id=message)
 

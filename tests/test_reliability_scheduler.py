@@ -131,13 +131,15 @@ async def test_an_edit_that_changes_the_part_count_is_told_to_the_channel_once(
     bench.library.serials["tale"] = make_serial(parts=20, paragraphs=20, revision="r2")
     await bench.run_until(datetime(2024, 3, 29, 20, tzinfo=UTC))
 
-    assert bench.poster.parts(1) == [1, 2, 5, 6, 7]
+    # The two parts received keep their numbers; paragraphs 5-20 are cut anew into 3-18.
+    assert bench.poster.parts(1) == [1, 2, 3, 4, 5]
+    assert [p.text for p in bench.poster.of("part", 1)[2:]] == [
+        f"Paragraph {n} of A Tale." for n in (5, 6, 7)
+    ]
     [notice] = bench.poster.of("notice", 1)
-    assert notice.text is not None
-    assert "now has 20 parts (it had 10)" in notice.text
-    assert "now part 5 (it was part 3)" in notice.text
+    assert notice.text == "“A Tale” was edited: its words are the same; the rest is now parts 3–18."
     sub = await bench.scheduler.subscription(1)
-    assert sub is not None and sub.part_count == 20
+    assert sub is not None and sub.part_count == 18
 
 
 async def test_an_edit_that_keeps_the_parts_says_nothing(bench: Bench) -> None:
@@ -159,7 +161,9 @@ async def test_an_edit_that_removes_the_unread_text_says_so_and_ends_the_serial(
     await bench.run_until(datetime(2024, 3, 28, 20, tzinfo=UTC))
 
     [notice] = bench.poster.of("notice", 1)
-    assert "already received all of its text" in (notice.text or "")
+    assert notice.text == (
+        "“A Tale” was edited: 80 words removed after it; this channel has received all of it."
+    )
     assert len(bench.poster.of("end", 1)) == 1
     sub = await bench.scheduler.subscription(1)
     assert sub is not None and sub.completed
@@ -254,8 +258,9 @@ async def test_the_same_text_cut_anew_is_followed_by_position_too(bench: Bench) 
     bench.library.serials["tale"] = make_serial(parts=20, paragraphs=20, revision="r1")
     await bench.run_until(datetime(2024, 3, 27, 20, tzinfo=UTC))
 
-    assert bench.poster.parts(1) == [1, 2, 5]
+    assert bench.poster.parts(1) == [1, 2, 3]
+    assert bench.poster.of("part", 1)[-1].text == "Paragraph 5 of A Tale."
     [notice] = bench.poster.of("notice", 1)
-    assert "now has 20 parts (it had 10)" in (notice.text or "")
+    assert notice.text == "“A Tale” was edited: its words are the same; the rest is now parts 3–18."
     status = await bench.scheduler.status(1)
-    assert (status.next_part, status.parts_total) == (6, 20)
+    assert (status.next_part, status.parts_total) == (4, 18)

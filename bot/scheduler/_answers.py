@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.limits import REASON_SHOWN, quoted_title, shorten
+from bot.revision import Change
 from bot.store import Subscription
 from bot.story import Serial
 
@@ -139,6 +140,66 @@ def renumbered_notice(serial: Serial, before: Subscription, number: int) -> str:
         )
     parts = "part" if total == 1 else "parts"
     return f"{quoted_title(title)} was edited and now has {total} {parts}{had}. {where}"
+
+
+def missing_notice(slug: str) -> str:
+    return (
+        f"The serial {quoted_title(slug)} is paused: its story file is no longer in the "
+        "library. It continues by itself, where it left off, once the file is back."
+    )
+
+
+def back_notice(title: str) -> str:
+    return (
+        f"{quoted_title(title)} is back in the library: this channel continues where it left off."
+    )
+
+
+def unsure_notice(title: str, reason: str) -> str:
+    return (
+        f"The serial {quoted_title(title)} is paused: {_reason(reason)}. An admin can choose "
+        "the part to continue from with /serial jump."
+    )
+
+
+def edited_notice(title: str, change: Change, first: int, total: int) -> str:
+    """What an edit changed around the channel's place, and how its parts are numbered now."""
+    sides = []
+    before = _words_changed(change.added_before, change.removed_before, change.rewritten_before)
+    if before:
+        sides.append(f"{before} before where this channel is")
+    after = _words_changed(change.added_after, change.removed_after, change.rewritten_after)
+    if after:
+        sides.append(f"{after} after it")
+    if change.moved_unread:
+        paragraphs = _count(change.moved_unread, "paragraph")
+        sides.append(
+            f"{paragraphs} this channel had not reached now "
+            f"{'stand' if change.moved_unread > 1 else 'stands'} before it and will not be posted"
+        )
+    what = "; ".join(sides) if sides else "its words are the same"
+    if first > total:
+        rest = "this channel has received all of it"
+    elif first == total:
+        rest = f"the rest is now part {first}"
+    else:
+        rest = f"the rest is now parts {first}–{total}"
+    return f"{quoted_title(title)} was edited: {what}; {rest}."
+
+
+def _words_changed(added: int, removed: int, rewritten: int) -> str:
+    said = [
+        f"{_count(n, 'word')} {verb}"
+        for n, verb in ((added, "added"), (removed, "removed"), (rewritten, "rewritten"))
+        if n
+    ]
+    if len(said) > 1:
+        return ", ".join(said[:-1]) + " and " + said[-1]
+    return said[0] if said else ""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def duration(span: timedelta) -> str:

@@ -22,8 +22,9 @@ from bot.scheduler._errors import (
     UnknownStory,
 )
 from bot.scheduler._loop import Loop
+from bot.scheduler._revisions import MISSING_STORY
 from bot.scheduler._settings import SchedulerSettings, SerialSource
-from bot.scheduler._timing import catch_up, numbering_holds, overdue_plan, part_for_position, timing
+from bot.scheduler._timing import catch_up, overdue_plan, timing
 from bot.store import CatchUp, Delivery, Store, Subscription, SubscriptionExists
 from bot.story import Serial
 
@@ -61,6 +62,7 @@ class Scheduler:
             return
         self._courier.stopping = False
         with self._courier.outside_loop():
+            await self._courier.check_all()
             await self._courier.repair()
         await catch_up(self._store, self._library, self.settings, self._clock.now())
         if self._courier.stopping:
@@ -145,7 +147,9 @@ class Scheduler:
                     thread_archive_minutes=thread_archive_minutes,
                     now=now,
                     part_count=len(serial.parts),
+                    catch_up_own=catch_up is not None,
                 )
+                await self._courier.revisions.keep(serial)
             except SubscriptionExists as exc:
                 following = self._library.get(exc.existing.slug)
                 title = following.story.title if following else exc.existing.slug
@@ -249,7 +253,8 @@ class Scheduler:
         self.wake()
         return updated
 
-    async def set_catch_up(self, channel_id: int, catch_up: CatchUp) -> Subscription:
+    async def set_catch_up(self, channel_id: int, catch_up: CatchUp | None) -> Subscription:
+        """The channel's own catch-up policy; ``None`` makes it follow the configuration."""
         sub = await self._store.set_catch_up(channel_id, catch_up, self._clock.now())
         if sub is None:
             raise NotSubscribed(channel_id)
@@ -301,10 +306,17 @@ class Scheduler:
     async def status(self, channel_id: int) -> ChannelStatus:
         sub = await self._require(channel_id)
         serial = self._library.get(sub.slug)
+        if serial is not None and sub.pause_cause == MISSING_STORY:
+            async with self._courier.lock(channel_id):
+                # Back since start-up looked: continue now rather than show a stale reason.
+                sub = await self._require(channel_id)
+                if sub.paused and sub.pause_cause == MISSING_STORY:
+                    sub = await self._courier.revive(sub, serial)
+                    self.wake()
+        if serial is not None:
+            serial = self._courier.revisions.view(sub, serial)
         total = len(serial.parts) if serial is not None else None
         next_part = sub.next_part
-        if serial is not None and not numbering_holds(sub, serial):
-            next_part = part_for_position(serial, sub.position)
         posted = next_part - 1 if total is None else min(next_part - 1, total)
         next_due = None if sub.paused or sub.completed else sub.next_due
         finish: datetime | None = None
@@ -344,6 +356,10 @@ class Scheduler:
             serial = self._library.get(sub.slug)
             if serial is None:
                 raise UnknownStory(sub.slug)
+            # Within the channel's own parts after an edit, unless it starts again.
+            view = self._courier.revisions.view(sub, serial) if part > 1 else serial
+            cuts = sub.cuts if view is not serial else None
+            serial = view
             self._check_part(serial, part)
             schedule, zone = timing(sub)
             now = self._clock.now()
@@ -359,6 +375,7 @@ class Scheduler:
                 next_due=slot,
                 now=now,
                 part_count=len(serial.parts),
+                cuts=cuts,
             )
         assert moved is not None
         log.info("Channel %s moved to part %s of %s", channel_id, part, sub.slug)

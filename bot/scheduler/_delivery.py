@@ -25,9 +25,18 @@ from bot.poster import (
     ResumingPoster,
 )
 from bot.schedule import ScheduleError
-from bot.scheduler._answers import DeliveryResult, paused_notice, renumbered_notice
+from bot.scheduler._answers import (
+    DeliveryResult,
+    back_notice,
+    edited_notice,
+    missing_notice,
+    paused_notice,
+    renumbered_notice,
+    unsure_notice,
+)
+from bot.scheduler._revisions import MISSING_STORY, Revisions, Unsure
 from bot.scheduler._settings import SchedulerSettings, SerialSource
-from bot.scheduler._timing import after_post, numbering_holds, part_for_position, timing
+from bot.scheduler._timing import after_post, overdue_plan, timing
 from bot.shards import ShardSet, shard_of
 from bot.store import Delivery, Store, Subscription, Trigger
 from bot.story import Part, Serial
@@ -82,6 +91,7 @@ class Courier:
         self._poster = poster
         self._clock = clock
         self._settings = settings
+        self.revisions = Revisions(store, library, clock)
         self._posting = asyncio.Semaphore(settings.concurrency)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.stopping = False
@@ -157,14 +167,15 @@ class Courier:
             now = self._clock.now()
             serial = self._library.get(sub.slug)
             if serial is None:
-                return await self.pause(
-                    sub, None, f"the story “{sub.slug}” is no longer in the library"
-                )
+                return await self.pause_missing(sub)
             try:
                 schedule, zone = timing(sub)
             except ScheduleError as exc:
                 return await self.pause(sub, serial, f"its schedule no longer works: {exc}")
-            sub = await self._follow_revision(sub, serial)
+            followed = await self.follow_revision(sub, serial)
+            if isinstance(followed, DeliveryResult):
+                return followed
+            sub, serial = followed
             if sub.next_part > len(serial.parts):
                 return await self._close(sub, serial)
             number = sub.next_part
@@ -305,37 +316,81 @@ class Courier:
         await self._notify(paused or sub, paused_notice(title, reason))
         return DeliveryResult("paused", paused, reason=reason)
 
-    async def _follow_revision(self, sub: Subscription, serial: Serial) -> Subscription:
-        """The story was edited (or cut anew, with another part length) since this channel's
-        parts were numbered: continue from the same place in the text, and tell the channel when
-        its parts were renumbered."""
-        if numbering_holds(sub, serial):
-            return sub
-        number = part_for_position(serial, sub.position)
-        total = len(serial.parts)
-        log.info(
-            "Story %s changed (revision %s -> %s, now %s parts): channel %s continues at part %s "
-            "(was part %s)",
-            sub.slug,
-            sub.revision,
-            serial.story.revision,
-            len(serial.parts),
-            sub.channel_id,
-            number,
-            sub.next_part,
+    async def pause_missing(self, sub: Subscription) -> DeliveryResult:
+        """The story file is gone: pause until it is back, and say so once."""
+        reason = f"the story “{sub.slug}” is no longer in the library"
+        paused = await self._store.pause(
+            sub.channel_id, reason, self._clock.now(), cause=MISSING_STORY
         )
-        updated = await self._store.remap_revision(
-            sub.id,
-            revision=serial.story.revision,
-            next_part=number,
-            now=self._clock.now(),
-            part_count=total,
-        )
-        assert updated is not None
-        changed = total != sub.part_count if sub.part_count is not None else number != sub.next_part
-        if changed:
-            await self._notify(updated, renumbered_notice(serial, sub, number))
-        return updated
+        log.warning("Paused channel %s: %s", sub.channel_id, reason)
+        await self._notify(paused or sub, missing_notice(sub.slug))
+        return DeliveryResult("paused", paused, reason=reason)
+
+    async def revive(self, sub: Subscription, serial: Serial) -> Subscription:
+        """The story of a channel paused for its missing file is back: continue, missed parts
+        going out per the catch-up policy."""
+        now = self._clock.now()
+        schedule, zone = timing(sub)
+        slot, due = overdue_plan(sub, schedule, zone, now, self._settings)
+        pending = await self._store.delivery(sub.channel_id, sub.next_part)
+        if pending is not None and pending.state == "pending":
+            due = now
+        resumed = await self._store.resume(sub.channel_id, slot_due=slot, next_due=due, now=now)
+        assert resumed is not None
+        log.info("Story %s is back: channel %s continues", sub.slug, sub.channel_id)
+        await self._notify(resumed, back_notice(serial.story.title))
+        return resumed
+
+    async def check_all(self) -> None:
+        """At start-up: pause the channels whose story is gone, continue those whose story came
+        back, and move every channel onto the revision of its story that is loaded now."""
+        for listed in await self._store.unfinished(shards=self._settings.shards):
+            try:
+                async with self.lock(listed.channel_id):
+                    sub = await self._store.subscription(listed.channel_id)
+                    if sub is None or sub.completed:
+                        continue
+                    serial = self._library.get(sub.slug)
+                    if serial is None:
+                        if not sub.paused:
+                            await self.pause_missing(sub)
+                        continue
+                    if sub.paused and sub.pause_cause == MISSING_STORY:
+                        sub = await self.revive(sub, serial)
+                    await self.follow_revision(sub, serial)
+            except Exception:
+                log.exception("Could not check the story of channel %s", listed.channel_id)
+
+    async def follow_revision(
+        self, sub: Subscription, serial: Serial
+    ) -> tuple[Subscription, Serial] | DeliveryResult:
+        """The channel's subscription and parts on the loaded revision of its story. After an
+        edit, the channel keeps its place in the text and is told what changed; when its place
+        cannot be found, it is paused for an admin to choose."""
+        revisions = self.revisions
+        view = revisions.view(sub, serial)
+        if revisions.holds(sub, view):
+            await revisions.keep(serial)
+            return sub, view
+        followed = await revisions.follow(sub, serial)
+        title = serial.story.title
+        if isinstance(followed, Unsure):
+            reason = f"it was edited and {followed.reason}, so its place cannot be found"
+            paused = await self._store.pause(sub.channel_id, reason, self._clock.now())
+            log.warning("Paused channel %s: %s", sub.channel_id, reason)
+            await self._notify(paused or sub, unsure_notice(title, reason))
+            return DeliveryResult("paused", paused, reason=reason)
+        updated, view = followed.subscription, followed.serial
+        if followed.change is None:
+            if updated.next_part != sub.next_part or len(view.parts) != sub.part_count:
+                await self._notify(updated, renumbered_notice(view, sub, updated.next_part))
+        elif sub.next_part > 1 and (
+            followed.change.words_changed or len(view.parts) != sub.part_count
+        ):
+            text = edited_notice(title, followed.change, updated.next_part, len(view.parts))
+            await self._notify(updated, text)
+        await revisions.forget_unused()
+        return updated, view
 
     async def _notify(self, sub: Subscription, text: str) -> None:
         """Best effort: a notice that cannot be posted is logged, never a reason to stop."""

@@ -1,5 +1,5 @@
-"""When a channel's next part is due: after a post, after missed slots (the catch-up policy),
-and the part numbering that follows a story's revisions."""
+"""When a channel's next part is due: after a post, and after missed slots (the catch-up
+policy)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.schedule import Schedule, parse_schedule, parse_timezone
 from bot.scheduler._settings import SchedulerSettings, SerialSource
-from bot.store import Store, Subscription
-from bot.story import Serial
+from bot.store import CatchUp, Store, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +24,11 @@ def _parse_cached(text: str) -> Schedule:
 
 def timing(sub: Subscription) -> tuple[Schedule, ZoneInfo]:
     return _parse_cached(sub.schedule), parse_timezone(sub.timezone)
+
+
+def policy(sub: Subscription, settings: SchedulerSettings) -> CatchUp:
+    """The channel's catch-up policy: its own when an admin chose one, else the configured."""
+    return sub.catch_up if sub.catch_up_own else settings.catch_up
 
 
 def after_post(
@@ -42,7 +46,7 @@ def after_post(
         return slot, slot
     if slot > now:
         return slot, slot
-    if sub.catch_up == "all":
+    if policy(sub, settings) == "all":
         later = schedule.next_after(slot, zone)
         missed = schedule.last_missed(later, now, zone, settings.catch_up_cap - 1)
         if missed:
@@ -65,10 +69,11 @@ def overdue_plan(
         return slot, slot
     if slot > now:
         return slot, slot
-    if sub.catch_up == "skip":
+    chosen = policy(sub, settings)
+    if chosen == "skip":
         slot = schedule.upcoming(slot, now, zone)
         return slot, slot
-    if sub.catch_up == "all":
+    if chosen == "all":
         missed = schedule.last_missed(slot, now, zone, settings.catch_up_cap)
         return (missed[0] if missed else slot), now
     return slot, now
@@ -111,31 +116,6 @@ async def _catch_up_one(
         "Channel %s missed slots since %s; catch-up %r: next part %s",
         sub.channel_id,
         sub.slot_due.isoformat(),
-        sub.catch_up,
+        policy(sub, settings),
         "now" if due <= now else f"at {due.isoformat()}",
     )
-
-
-def numbering_holds(sub: Subscription, serial: Serial) -> bool:
-    """Whether the channel's part numbers still mean the same text: same revision, same number
-    of parts, and its next part still starts where its reading stopped."""
-    if serial.story.revision != sub.revision:
-        return False
-    if sub.part_count is not None and sub.part_count != len(serial.parts):
-        return False
-    if sub.next_part > len(serial.parts):
-        return True
-    return serial.part(sub.next_part).start == sub.position
-
-
-def part_for_position(serial: Serial, position: int) -> int:
-    """The number of the part that contains text offset ``position`` (one past the last part when
-    the whole text has been posted). A position inside a part gives that part, so a reader may see
-    a little again but never misses text."""
-    if not serial.parts or position >= len(serial.story.text):
-        return len(serial.parts) + 1
-    found = serial.part_at(position)
-    for number, part in enumerate(serial.parts, start=1):
-        if part is found:
-            return number
-    return found.index
