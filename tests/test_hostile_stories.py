@@ -91,7 +91,15 @@ def _paragraphs(first: int, last: int) -> list[str]:
 
 
 def _is_notice(content: str) -> bool:
-    return "was edited and now has" in content or "is paused:" in content
+    return any(
+        said in content
+        for said in (
+            "was edited and now has",
+            "was edited:",
+            "is paused:",
+            "is back in the library",
+        )
+    )
 
 
 def _story_text_posted(double: DiscordDouble, channel_id: int) -> list[str]:
@@ -129,9 +137,10 @@ async def test_a_story_extended_while_followed_continues_in_place_and_says_so(
             for m in installment_posts(discord_double, harness.general)
             if "was edited" in m.content
         ]
+        added = len(" ".join(_paragraphs(9, 14)).split())
         assert notices == [
-            f"“The Island” was edited and now has {len(now.parts)} parts (it had {had}). "
-            "This channel continues with part 3, where it left off in the text."
+            f"“The Island” was edited: {added} words added after it; "
+            f"the rest is now parts 3–{len(now.parts)}."
         ]
         # Every paragraph once, in order: nothing skipped, nothing repeated.
         assert _story_text_posted(discord_double, harness.general) == _paragraphs(1, 14)
