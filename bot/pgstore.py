@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from types import TracebackType
@@ -36,6 +37,7 @@ from bot.store import (
     Subscription,
     SubscriptionExists,
     Trigger,
+    _cuts_json,
     _delivery,
     _dt_or_none,
     _on_shards,
@@ -116,6 +118,20 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE deliveries ADD COLUMN attempts BIGINT NOT NULL DEFAULT 1",
         "ALTER TABLE subscriptions ADD COLUMN part_count BIGINT",
+    ),
+    (
+        """
+        CREATE TABLE story_texts (
+            slug TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            text BYTEA NOT NULL,
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (slug, revision)
+        )
+        """,
+        "ALTER TABLE subscriptions ADD COLUMN cuts TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN catch_up_own SMALLINT NOT NULL DEFAULT 0",
+        "ALTER TABLE subscriptions ADD COLUMN pause_cause TEXT",
     ),
 )
 
@@ -264,6 +280,7 @@ class PostgresStore:
         thread_archive_minutes: int | None,
         now: datetime,
         part_count: int | None = None,
+        catch_up_own: bool = False,
     ) -> Subscription:
         if catch_up not in CATCH_UP_POLICIES:
             raise ValueError(f"unknown catch-up policy {catch_up!r}")
@@ -278,8 +295,10 @@ class PostgresStore:
                 INSERT INTO subscriptions (
                     guild_id, channel_id, slug, revision, next_part, position, schedule, timezone,
                     slot_due, next_due, catch_up, subscribed_by, created_at, updated_at,
-                    thread_archive_minutes, part_count
-                ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $12, $13, $14)
+                    thread_archive_minutes, part_count, catch_up_own
+                ) VALUES (
+                    $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $12, $13, $14, $15
+                )
                 RETURNING *
                 """,
                 guild_id,
@@ -296,6 +315,7 @@ class PostgresStore:
                 _ts(now),
                 thread_archive_minutes,
                 part_count,
+                int(catch_up_own),
             )
         return _subscription(row)
 
@@ -323,13 +343,17 @@ class PostgresStore:
                 await _delete_channel(db, channel_id)
         return existing
 
-    async def pause(self, channel_id: int, reason: str, now: datetime) -> Subscription | None:
+    async def pause(
+        self, channel_id: int, reason: str, now: datetime, *, cause: str | None = None
+    ) -> Subscription | None:
         return await self._update_returning(
             """
-            UPDATE subscriptions SET paused = 1, pause_reason = $1, updated_at = $2
-            WHERE channel_id = $3 RETURNING *
+            UPDATE subscriptions SET paused = 1, pause_reason = $1, pause_cause = $2,
+                updated_at = $3
+            WHERE channel_id = $4 RETURNING *
             """,
             reason,
+            cause,
             _ts(now),
             channel_id,
         )
@@ -338,7 +362,8 @@ class PostgresStore:
         async with self._connection() as db:
             status = await db.execute(
                 """
-                UPDATE subscriptions SET paused = 1, pause_reason = $1, updated_at = $2
+                UPDATE subscriptions SET paused = 1, pause_reason = $1, pause_cause = NULL,
+                    updated_at = $2
                 WHERE guild_id = $3 AND paused = 0 AND completed_at IS NULL
                 """,
                 reason,
@@ -358,8 +383,8 @@ class PostgresStore:
         return await self._update_returning(
             """
             UPDATE subscriptions
-            SET paused = 0, pause_reason = NULL, retry_count = 0, slot_due = $1, next_due = $2,
-                updated_at = $3
+            SET paused = 0, pause_reason = NULL, pause_cause = NULL, retry_count = 0,
+                slot_due = $1, next_due = $2, updated_at = $3
             WHERE channel_id = $4 RETURNING *
             """,
             _ts_or_none(slot_due),
@@ -393,14 +418,18 @@ class PostgresStore:
         )
 
     async def set_catch_up(
-        self, channel_id: int, catch_up: CatchUp, now: datetime
+        self, channel_id: int, catch_up: CatchUp | None, now: datetime
     ) -> Subscription | None:
-        if catch_up not in CATCH_UP_POLICIES:
+        if catch_up is not None and catch_up not in CATCH_UP_POLICIES:
             raise ValueError(f"unknown catch-up policy {catch_up!r}")
         return await self._update_returning(
-            "UPDATE subscriptions SET catch_up = $1, updated_at = $2 WHERE channel_id = $3 "
-            "RETURNING *",
+            """
+            UPDATE subscriptions
+            SET catch_up = coalesce($1, catch_up), catch_up_own = $2, updated_at = $3
+            WHERE channel_id = $4 RETURNING *
+            """,
             catch_up,
+            int(catch_up is not None),
             _ts(now),
             channel_id,
         )
@@ -447,6 +476,7 @@ class PostgresStore:
         next_due: datetime,
         now: datetime,
         part_count: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None:
         async with self._transaction() as db:
             existing = await _by_channel(db, channel_id, lock=True)
@@ -465,8 +495,8 @@ class PostgresStore:
                 UPDATE subscriptions
                 SET next_part = $1, position = $2, revision = $3, slot_due = $4, next_due = $5,
                     completed_at = NULL, retry_count = 0, run = run + 1, updated_at = $6,
-                    part_count = coalesce($7, part_count)
-                WHERE id = $8 RETURNING *
+                    part_count = coalesce($7, part_count), cuts = $8
+                WHERE id = $9 RETURNING *
                 """,
                 next_part,
                 position,
@@ -475,6 +505,7 @@ class PostgresStore:
                 _ts(next_due),
                 _ts(now),
                 part_count,
+                _cuts_json(cuts),
                 existing.id,
             )
         return _subscription(row) if row else None
@@ -487,6 +518,8 @@ class PostgresStore:
         next_part: int,
         now: datetime,
         part_count: int | None = None,
+        position: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None:
         async with self._transaction() as db:
             await db.execute(
@@ -506,16 +539,63 @@ class PostgresStore:
                 """
                 UPDATE subscriptions
                 SET revision = $1, next_part = $2, updated_at = $3,
-                    part_count = coalesce($4, part_count)
-                WHERE id = $5 RETURNING *
+                    part_count = coalesce($4, part_count), position = coalesce($5, position),
+                    cuts = $6
+                WHERE id = $7 RETURNING *
                 """,
                 revision,
                 next_part,
                 _ts(now),
                 part_count,
+                position,
+                _cuts_json(cuts),
                 subscription_id,
             )
         return _subscription(row) if row else None
+
+    async def unfinished(self, *, shards: ShardSet | None = None) -> list[Subscription]:
+        rows = await self._fetch(
+            f"SELECT * FROM subscriptions WHERE completed_at IS NULL {_on_shards(shards)} "
+            "ORDER BY id"
+        )
+        return [_subscription(r) for r in rows]
+
+    # --- story texts ---------------------------------------------------------------------------
+
+    async def save_text(self, slug: str, revision: str, text: str, now: datetime) -> bool:
+        packed = zlib.compress(text.encode("utf-8"), 6)
+        async with self._connection() as db:
+            status = await db.execute(
+                """
+                INSERT INTO story_texts (slug, revision, text, saved_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (slug, revision) DO NOTHING
+                """,
+                slug,
+                revision,
+                packed,
+                _ts(now),
+            )
+        return _rowcount(status) == 1
+
+    async def story_text(self, slug: str, revision: str) -> str | None:
+        packed = await self._value(
+            "SELECT text FROM story_texts WHERE slug = $1 AND revision = $2", slug, revision
+        )
+        return None if packed is None else zlib.decompress(packed).decode("utf-8")
+
+    async def forget_texts(self) -> int:
+        async with self._connection() as db:
+            status = await db.execute(
+                """
+                DELETE FROM story_texts WHERE NOT EXISTS (
+                    SELECT 1 FROM subscriptions
+                    WHERE subscriptions.slug = story_texts.slug
+                        AND subscriptions.revision = story_texts.revision
+                        AND subscriptions.completed_at IS NULL
+                )
+                """
+            )
+        return _rowcount(status)
 
     async def mark_completed(self, subscription_id: int, now: datetime) -> Subscription | None:
         return await self._update_returning(

@@ -4,7 +4,7 @@ several processes sharing the work). Both implement ``SerialStore`` and pass the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,10 +48,13 @@ class SerialStore(Protocol):
         thread_archive_minutes: int | None,
         now: datetime,
         part_count: int | None = None,
+        catch_up_own: bool = False,
     ) -> Subscription: ...
     async def subscription(self, channel_id: int) -> Subscription | None: ...
     async def delete_subscription(self, channel_id: int) -> Subscription | None: ...
-    async def pause(self, channel_id: int, reason: str, now: datetime) -> Subscription | None: ...
+    async def pause(
+        self, channel_id: int, reason: str, now: datetime, *, cause: str | None = None
+    ) -> Subscription | None: ...
     async def pause_guild(self, guild_id: int, reason: str, now: datetime) -> int: ...
     async def resume(
         self,
@@ -72,7 +75,7 @@ class SerialStore(Protocol):
         now: datetime,
     ) -> Subscription | None: ...
     async def set_catch_up(
-        self, channel_id: int, catch_up: CatchUp, now: datetime
+        self, channel_id: int, catch_up: CatchUp | None, now: datetime
     ) -> Subscription | None: ...
     async def set_due(
         self,
@@ -96,6 +99,7 @@ class SerialStore(Protocol):
         next_due: datetime,
         now: datetime,
         part_count: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None: ...
     async def remap_revision(
         self,
@@ -105,7 +109,13 @@ class SerialStore(Protocol):
         next_part: int,
         now: datetime,
         part_count: int | None = None,
+        position: int | None = None,
+        cuts: Sequence[int] | None = None,
     ) -> Subscription | None: ...
+    async def unfinished(self, *, shards: ShardSet | None = None) -> list[Subscription]: ...
+    async def save_text(self, slug: str, revision: str, text: str, now: datetime) -> bool: ...
+    async def story_text(self, slug: str, revision: str) -> str | None: ...
+    async def forget_texts(self) -> int: ...
     async def mark_completed(self, subscription_id: int, now: datetime) -> Subscription | None: ...
 
     async def due(
