@@ -20,6 +20,7 @@ _FRONT_WINDOW = 0.25  # share of the text a title page and contents list may tak
 _FRONT_MIN_CHARS = 5000
 _BACK_MATTER_SHARE = 0.05
 _RUN_MIN_ENTRIES = 8
+_CHECKED_ENTRIES = 6
 
 
 class FrontMatter:
@@ -119,7 +120,8 @@ class FrontMatter:
             end = self._entries(text, units, found + 1, in_contents=True)
         elif not markdown:
             end = self._entries(text, units, 0, in_contents=False)
-            if end < _RUN_MIN_ENTRIES:
+            if end < _RUN_MIN_ENTRIES or not _named_again(text, units[:end], units[end - 1][1]):
+                self._contents.clear()
                 return units
             found = 0
         else:
@@ -173,3 +175,11 @@ class FrontMatter:
             tail += paragraph.words
             if tail > total * _BACK_MATTER_SHARE:
                 return
+
+
+def _named_again(text: str, entries: list[Unit], after: int) -> bool:
+    """Whether most of the first entries of a would-be contents list (without a "Contents"
+    line) name headings later in the text: short lines at the top of a poem do not."""
+    sample = [text[s:e].strip().split("\n")[0] for s, e, _ in entries[-_CHECKED_ENTRIES:]]
+    found = sum(1 for line in sample if line and text.find(line, after) != -1)
+    return found * 2 > len(sample)

@@ -32,9 +32,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot import loaders
 from bot.loaders import gutenberg
+from bot.loaders.document import build
+from bot.loaders.metadata import check_field, parse_metadata, split_front_matter
 from bot.loaders.reading import decode, read_bytes
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
 from bot.story import Rating, Serial, Story, StoryError, StoryMeta
@@ -43,7 +44,7 @@ from bot.structure import Structure
 log = logging.getLogger(__name__)
 
 MAX_STORY_BYTES = 64 * 1024 * 1024
-STORY_SUFFIXES = (".txt", ".md")
+STORY_SUFFIXES = loaders.TEXT_SUFFIXES + loaders.MARKUP_SUFFIXES
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 
 _NON_BREAKING_SPACES = ("\u00a0", "\u202f", "\u2007")
@@ -53,27 +54,6 @@ _OTHER_WHITESPACE = (
     "\t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-
-_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
-
-_FIELDS = (
-    "title",
-    "author",
-    "rating",
-    "content_notes",
-    "summary",
-    "words_per_part",
-    "language",
-)
-_RATING_ALIASES = {
-    "general audiences": Rating.GENERAL,
-    "g": Rating.GENERAL,
-    "teen and up audiences": Rating.TEEN,
-    "teen and up": Rating.TEEN,
-    "t": Rating.TEEN,
-    "m": Rating.MATURE,
-    "e": Rating.EXPLICIT,
-}
 
 
 def normalise(raw: str) -> str:
@@ -110,15 +90,17 @@ def slug_for(path: Path) -> str:
 def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES) -> Story:
     """Load one story file with its metadata. Raises StoryError for a file that cannot be used."""
     path = Path(path)
+    if path.suffix.lower() in loaders.MARKUP_SUFFIXES:
+        return _load_markup(path, max_bytes)
     raw, source = _read_text(path, max_bytes)
-    front, body = _split_front_matter(path, raw)
+    front, body = split_front_matter(path, raw)
     fields: dict[str, Any] = {}
     if front is not None:
-        fields.update(_parse_metadata(path, front, "front matter"))
+        fields.update(parse_metadata(path, front, "front matter"))
     sidecar = _sidecar(path)
     if sidecar is not None:
         sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
-        fields.update(_parse_metadata(sidecar, sidecar_raw, "sidecar"))
+        fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
     text = normalise(body)
     if not text:
         reason = "no story text after the front matter" if front is not None else "empty file"
@@ -162,6 +144,34 @@ def story_from_text(
         asides=tuple(structure.asides),
         source=source,
         warnings=tuple(warnings or ()) + tuple(structure.warnings),
+    )
+
+
+def _load_markup(path: Path, max_bytes: int) -> Story:
+    """An HTML page or EPUB: the metadata it states, then the sidecar's, which wins."""
+    document = loaders.load_markup(path, max_bytes)
+    details = document.fields.pop("details", [])
+    fields: dict[str, Any] = {}
+    for name, value in document.fields.items():
+        if value not in (None, "", ()):
+            fields[name] = check_field(path, "file", name, value)
+    sidecar = _sidecar(path)
+    if sidecar is not None:
+        sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
+        fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
+    text, paragraphs = build(document.blocks or [], notes=fields.get("author_notes", True))
+    if not paragraphs:
+        raise StoryError(path, "no paragraphs of text (only headings, images or markup)")
+    fields["details"] = details
+    return Story(
+        slug=slug_for(path),
+        path=path,
+        meta=_meta(fields, title=fields.get("title") or _title_from_name(path), author=None),
+        text=text,
+        paragraphs=tuple(paragraphs),
+        revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
+        source=document.source,
+        warnings=tuple(document.warnings),
     )
 
 
@@ -295,78 +305,6 @@ def _sidecar(path: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _split_front_matter(path: Path, raw: str) -> tuple[str | None, str]:
-    """(front matter YAML or None, the rest). Front matter opens with a ``---`` first line."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
-    first_line, newline, _ = text.partition("\n")
-    if first_line.rstrip() != "---" or not newline:
-        return None, text
-    start = len(first_line) + 1
-    end = _FRONT_MATTER_END.search(text, start)
-    if end is None:
-        raise StoryError(path, "front matter is not closed (no '---' line after the opening one)")
-    rest_start = end.end() + 1
-    return text[start : end.start()], text[rest_start:]
-
-
-def _parse_metadata(path: Path, source: str, what: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise StoryError(path, f"invalid YAML in the {what}{where}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise StoryError(
-            path, f"the {what} must be a mapping of fields, not a {type(data).__name__}"
-        )
-    fields: dict[str, Any] = {}
-    for key, value in data.items():
-        name = re.sub(r"[\s-]+", "_", str(key).strip().lower())
-        if name not in _FIELDS:
-            known = ", ".join(_FIELDS)
-            raise StoryError(path, f"unknown field '{key}' in the {what} (known: {known})")
-        if value is None:
-            continue
-        fields[name] = _field(path, what, name, value)
-    return fields
-
-
-def _field(path: Path, what: str, name: str, value: Any) -> Any:
-    def bad(expected: str) -> StoryError:
-        return StoryError(path, f"'{name}' in the {what} must be {expected}, not {value!r}")
-
-    if name in ("title", "author", "summary", "language"):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise bad("text")
-        text = " ".join(str(value).split()) if name != "summary" else str(value).strip()
-        if not text:
-            raise bad("non-empty text")
-        return text
-    if name == "rating":
-        key = " ".join(str(value).strip().lower().split())
-        try:
-            return _RATING_ALIASES.get(key) or Rating(key)
-        except ValueError:
-            choices = ", ".join(r.value for r in Rating)
-            raise StoryError(
-                path, f"unknown rating {value!r} in the {what} (expected one of: {choices})"
-            ) from None
-    if name == "content_notes":
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise bad("a list of text")
-        return tuple(n for n in (" ".join(i.split()) for i in items) if n)
-    if name == "words_per_part":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise bad("a positive whole number")
-        return value
-    raise AssertionError(name)
 
 
 def _title_from_name(path: Path) -> str:

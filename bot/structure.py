@@ -125,8 +125,10 @@ class Structure(FrontMatter):
         lines = chunk.split("\n")
         if all(_LIST_ITEM.match(line.lstrip()) for line in lines):
             return True
-        indents = {len(line) - len(line.lstrip(" ")) for line in lines[1:]}
-        if max(indents) - min(indents) >= 2:
+        # Prose may indent its first line more than the rest; verse sets a later line in.
+        indents = [len(line) - len(line.lstrip(" ")) for line in lines]
+        later = max(indents[1:])
+        if later - min(indents[1:]) >= 2 or later - indents[0] >= 2:
             return True
         if self._ragged:
             return False
@@ -200,7 +202,8 @@ class Structure(FrontMatter):
                 kind_before = Break.SCENE  # a diary entry or a dated letter begins
             else:
                 kind_before = Break.PARAGRAPH
-            lines = soft and not heading and "\n" in stripped and keeps_lines(chunk)
+            # Without soft wraps every line break is kept already; say so for the reader.
+            lines = not heading and "\n" in stripped and (not soft or keeps_lines(chunk))
             tail = stripped[-3:]
             lead_in = not heading and (tail[-1:] == ":" or tail in (":--", ":—"))
             major = kind == "major" or (major and subtitle)
