@@ -122,6 +122,17 @@ class DiscordSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """Only with a database several processes share (PostgreSQL)."""
+
+    # How long a process's claim on a channel lasts unless it renews it: how soon another
+    # process takes over the channels of one that was killed.
+    claim_seconds: int = 60
+    # How often each process looks in the database for work the others changed or left.
+    poll_seconds: int = 15
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     stories: Path = field(default_factory=defaults.stories_folder)
     database: Path = field(default_factory=defaults.database)
@@ -138,6 +149,7 @@ class Config:
     concurrency: int = 4
     commands: CommandSettings = field(default_factory=CommandSettings)
     shards: ShardSettings = field(default_factory=ShardSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     log_level: str = "INFO"
     # The file the values came from; None when only defaults (and the environment) apply.
@@ -429,6 +441,8 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "commands.sync_guild": ("commands.sync_guild", _guild),
     "shards.count": ("shards.count", _shard_count),
     "shards.ids": ("shards.ids", _shard_ids),
+    "cluster.claim_seconds": ("cluster.claim_seconds", _integer(2, 3600, " seconds")),
+    "cluster.poll_seconds": ("cluster.poll_seconds", _integer(1, 600, " seconds")),
     "discord.requests_per_second": ("discord.requests_per_second", _number(1, 10_000, "/s")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, fold=True)),
 }
@@ -588,6 +602,7 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         catch_up=pick(CatchUpSettings, "catch_up."),
         commands=pick(CommandSettings, "commands."),
         shards=pick(ShardSettings, "shards."),
+        cluster=pick(ClusterSettings, "cluster."),
         discord=pick(DiscordSettings, "discord."),
         source=source,
     )

@@ -135,6 +135,27 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+# Coordination between the processes sharing the database, outside the numbered migrations
+# (they hold no serial data: ``serialbot migrate`` does not copy them, and dropping them loses
+# nothing): which process is posting to which channel until when, and the bot's shared request
+# budget. Times in them are epoch seconds.
+_COORDINATION = (
+    """
+    CREATE TABLE IF NOT EXISTS serialbot_claims (
+        channel_id BIGINT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until DOUBLE PRECISION NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS serialbot_rate (
+        id SMALLINT PRIMARY KEY CHECK (id = 1),
+        next_slot DOUBLE PRECISION NOT NULL
+    )
+    """,
+    "INSERT INTO serialbot_rate (id, next_slot) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+)
+
 # Errors that mean the server is out of reach (down, restarting, the network), not that a
 # statement was wrong.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -211,6 +232,8 @@ class PostgresStore:
             for number in range(version, latest):
                 for statement in PG_MIGRATIONS[number]:
                     await db.execute(statement)
+            for statement in _COORDINATION:
+                await db.execute(statement)
             if version < latest:
                 await db.execute("UPDATE serialbot_schema SET version = $1", latest)
                 log.info(
@@ -855,6 +878,89 @@ class PostgresStore:
     async def clear_votes(self, channel_id: int) -> None:
         async with self._connection() as db:
             await db.execute("DELETE FROM next_requests WHERE channel_id = $1", channel_id)
+
+    # --- claims: one process at a time posts to a channel ---------------------------------------
+
+    async def claim(self, channel_id: int, owner: str, *, now: float, until: float) -> bool:
+        """Claim the channel for ``owner`` until ``until`` (epoch seconds): granted when no
+        one holds it, ``owner`` already does, or the holder's claim ran out (it stopped, or was
+        killed). A claim another process is taking at this very moment is skipped (``SKIP
+        LOCKED``), never waited for."""
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO serialbot_claims (channel_id, owner, until) VALUES ($1, '', 0)
+                ON CONFLICT (channel_id) DO NOTHING
+                """,
+                channel_id,
+            )
+            held = await db.fetchrow(
+                """
+                SELECT owner, until FROM serialbot_claims WHERE channel_id = $1
+                FOR UPDATE SKIP LOCKED
+                """,
+                channel_id,
+            )
+            if held is None or (held["owner"] not in ("", owner) and held["until"] > now):
+                return False
+            await db.execute(
+                "UPDATE serialbot_claims SET owner = $2, until = $3 WHERE channel_id = $1",
+                channel_id,
+                owner,
+                until,
+            )
+        return True
+
+    async def renew_claim(self, channel_id: int, owner: str, *, until: float) -> bool:
+        """Hold the channel longer; ``False`` when ``owner`` no longer holds it."""
+        async with self._connection() as db:
+            status = await db.execute(
+                "UPDATE serialbot_claims SET until = $3 WHERE channel_id = $1 AND owner = $2",
+                channel_id,
+                owner,
+                until,
+            )
+        return _rowcount(status) == 1
+
+    async def release_claim(self, channel_id: int, owner: str) -> None:
+        async with self._connection() as db:
+            await db.execute(
+                "DELETE FROM serialbot_claims WHERE channel_id = $1 AND owner = $2",
+                channel_id,
+                owner,
+            )
+
+    async def claim_holder(self, channel_id: int, *, now: float) -> str | None:
+        """Who holds the channel now, if anyone (for tests and status)."""
+        return await self._value(
+            "SELECT owner FROM serialbot_claims WHERE channel_id = $1 AND until > $2 "
+            "AND owner <> ''",
+            channel_id,
+            now,
+        )
+
+    # --- the bot's request budget, shared by every process -------------------------------------
+
+    async def reserve_request(self, interval: float, *, now: float | None = None) -> float:
+        """Reserve the bot's next request slot, ``interval`` seconds after the last one any
+        process reserved and never before now (idle time builds up no burst). Returns the
+        seconds to wait for it. The time is the server's (``now`` stands in for it in tests),
+        so processes on machines whose clocks differ still share one grid."""
+        async with self._connection() as db:
+            row = await db.fetchrow(
+                """
+                WITH moment AS (
+                    SELECT coalesce($2::float8, extract(epoch FROM clock_timestamp()))::float8
+                        AS now
+                )
+                UPDATE serialbot_rate SET next_slot = greatest(next_slot, moment.now) + $1
+                FROM moment WHERE id = 1
+                RETURNING next_slot - $1 - moment.now AS wait
+                """,
+                interval,
+                now,
+            )
+        return max(0.0, float(row["wait"]))
 
 
 # --- rows ----------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ EVERY_KEY = {
     "commands.sync_guild",
     "shards.count",
     "shards.ids",
+    "cluster.claim_seconds",
+    "cluster.poll_seconds",
     "discord.requests_per_second",
     "log_level",
 }

@@ -6,6 +6,7 @@ and the scheduler suites."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ async def _columns_pg(url: str) -> dict[str, set[str]]:
         rows = await db.fetch(
             """
             SELECT table_name, column_name FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name <> 'serialbot_schema'
+            WHERE table_schema = current_schema() AND table_name NOT LIKE 'serialbot%'
             """
         )
     finally:
@@ -179,3 +180,55 @@ def test_check_reports_the_database_and_its_schema(
     else:
         assert code == 1
         assert "not reachable" in text and ":pw@" not in text
+
+
+# --- claims and the shared request budget ------------------------------------------------------
+
+
+async def test_a_channel_is_claimed_by_one_process_until_its_claim_runs_out(
+    postgres_url: str,
+) -> None:
+    async with await PostgresStore.open(postgres_url) as store:
+        assert await store.claim(7, "a", now=100.0, until=160.0)
+        assert await store.claim(7, "a", now=110.0, until=170.0)  # its own: renewed
+        assert not await store.claim(7, "b", now=120.0, until=180.0)
+        assert await store.claim_holder(7, now=120.0) == "a"
+        # a stopped answering: once its claim has run out, b takes over, and a cannot renew
+        assert await store.claim(7, "b", now=171.0, until=231.0)
+        assert not await store.renew_claim(7, "a", until=240.0)
+        await store.release_claim(7, "a")  # not a's to release
+        assert await store.claim_holder(7, now=200.0) == "b"
+        await store.release_claim(7, "b")
+        assert await store.claim_holder(7, now=200.0) is None
+        assert await store.claim(7, "c", now=200.0, until=260.0)
+
+
+async def test_processes_racing_for_a_channel_get_it_once(postgres_url: str) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(4)))
+    try:
+        for channel in range(20):
+            won = await asyncio.gather(
+                *(s.claim(channel, f"p{i}", now=1.0, until=100.0) for i, s in enumerate(stores))
+            )
+            assert sum(won) == 1, won
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_the_request_budget_spaces_every_process_slots_on_one_grid(
+    postgres_url: str,
+) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(3)))
+    interval = 0.02
+    try:
+        waits = await asyncio.gather(
+            *(s.reserve_request(interval, now=1000.0) for s in stores for _ in range(50))
+        )
+        # idle time is not saved up: a reservation long after the last starts at "now"
+        later = await stores[0].reserve_request(interval, now=5000.0)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    ordered = sorted(waits)
+    assert ordered[0] == 0.0 and len(set(ordered)) == 150
+    assert all(b - a == pytest.approx(interval) for a, b in itertools.pairwise(ordered))
+    assert later == 0.0

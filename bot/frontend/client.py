@@ -22,9 +22,10 @@ from bot.frontend.commands import SerialCommands, SerialTree
 from bot.frontend.gateway import UnreadableEvents
 from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
-from bot.pacing import Pacer, RestHealth
+from bot.pacing import RestHealth
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.shards import ShardSet
+from bot.shared_pacing import SharedPacer, pacer_for
 from bot.store import FILE_MODE
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class SerialBot(discord.AutoShardedClient):
         options.setdefault("shard_count", shards.count)
         options.setdefault("shard_ids", list(shards.ids) if shards.ids is not None else None)
         # Every REST request of this client waits its turn here (see bot.frontend.pacing).
-        self.rest_guard = RestGuard(Pacer(config.discord.requests_per_second))
+        # With a database shared by several processes, they share the bot's rate through it.
+        self.rest_guard = RestGuard(pacer_for(store, config.discord.requests_per_second))
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -120,7 +122,7 @@ class SerialBot(discord.AutoShardedClient):
             self.library,
             self.poster,
             self.clock,
-            dataclasses.replace(SchedulerSettings.from_config(self.config), shards=self.shard_set),
+            self._scheduler_settings(),
             default_timezone=self.config.default_timezone,
         )
         await self._scheduler.start()
@@ -130,6 +132,17 @@ class SerialBot(discord.AutoShardedClient):
             self.shard_set.describe(),
         )
 
+    def _scheduler_settings(self) -> SchedulerSettings:
+        cluster = self.config.cluster
+        shared = getattr(self.store, "shared", False)
+        return dataclasses.replace(
+            SchedulerSettings.from_config(self.config),
+            shards=self.shard_set,
+            claim_seconds=cluster.claim_seconds,
+            # Other processes change a shared database: look at it again now and then.
+            poll_seconds=cluster.poll_seconds if shared else None,
+        )
+
     async def _resolve_shards(self) -> None:
         """Ask Discord for the shard count when none is configured, before the scheduler starts
         (it must know which servers are this process's); ``launch_shards`` then uses it."""
@@ -137,6 +150,9 @@ class SerialBot(discord.AutoShardedClient):
             self.shard_count, _, _ = await self.http.get_bot_gateway()
             log.info("Discord recommends %d shard(s)", self.shard_count)
         self._shard_set = ShardSet.of(self.shard_count, self.shard_ids)
+        pacer = self.rest_guard.pacer
+        if isinstance(pacer, SharedPacer):
+            pacer.share = len(self._shard_set.ids) / self._shard_set.count
 
     async def close(self) -> None:
         # Stop posting first, so an in-flight post finishes while the connection still exists;

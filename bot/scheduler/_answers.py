@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.limits import REASON_SHOWN, quoted_title, shorten
 from bot.revision import Change
+from bot.scheduler._claims import CLAIMED_ELSEWHERE
 from bot.store import Subscription
 from bot.story import Serial
 
@@ -87,6 +88,8 @@ class NextOutcome:
             )
         if result.kind == "finished":
             return cls(None, f"{quoted_title(title)} has no more parts.")
+        if result.reason == CLAIMED_ELSEWHERE:
+            return cls(None, "A part is being posted here right now; ask again in a minute.")
         return cls(None, "The bot is shutting down; ask again in a minute.")
 
 

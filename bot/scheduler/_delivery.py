@@ -34,6 +34,7 @@ from bot.scheduler._answers import (
     renumbered_notice,
     unsure_notice,
 )
+from bot.scheduler._claims import CLAIMED_ELSEWHERE, Claims
 from bot.scheduler._revisions import MISSING_STORY, Revisions, Unsure
 from bot.scheduler._settings import SchedulerSettings, SerialSource
 from bot.scheduler._timing import after_post, overdue_plan, timing
@@ -93,6 +94,7 @@ class Courier:
         self._settings = settings
         self.revisions = Revisions(store, library, clock)
         self._posting = asyncio.Semaphore(settings.concurrency)
+        self.claims = Claims(store, seconds=settings.claim_seconds)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.stopping = False
         # Posts made outside the loop (requests, start-up repairs), which stop() also waits for.
@@ -152,6 +154,14 @@ class Courier:
             return await self.deliver_locked(channel_id, trigger, only_if_due=only_if_due)
 
     async def deliver_locked(
+        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+    ) -> DeliveryResult:
+        async with self.claims.hold(channel_id) as ours:
+            if not ours:
+                return DeliveryResult("skipped", None, reason=CLAIMED_ELSEWHERE)
+            return await self._deliver_claimed(channel_id, trigger, only_if_due=only_if_due)
+
+    async def _deliver_claimed(
         self, channel_id: int, trigger: Trigger, *, only_if_due: bool
     ) -> DeliveryResult:
         sub = await self._ready(channel_id, only_if_due=only_if_due)

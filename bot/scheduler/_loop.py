@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.scheduler._claims import CLAIMED_ELSEWHERE
 from bot.scheduler._delivery import Courier
 from bot.scheduler._settings import SchedulerSettings
 from bot.scheduler._timing import PAGE
@@ -32,6 +34,8 @@ class Loop:
         # in a way the store could not record.
         self._inflight: dict[int, asyncio.Task[datetime | None]] = {}
         self._holdoff: dict[int, datetime] = {}
+        # Channels another process holds, and when (monotonic seconds) to look at them again.
+        self._elsewhere: dict[int, float] = {}
         self._failures: dict[int, int] = {}
         self._max_inflight = max(64, settings.concurrency * 16)
         self._capped = False
@@ -83,7 +87,9 @@ class Loop:
                     now, len(self._holdoff) + 1, shards=self._settings.shards
                 )
                 waiting = self._courier.held() is None and any(
-                    self._holdoff.get(s.channel_id, now) <= now for s in due
+                    self._holdoff.get(s.channel_id, now) <= now
+                    and s.channel_id not in self._elsewhere
+                    for s in due
                 )
                 if not waiting and self._parked and not self._inflight:
                     return
@@ -131,12 +137,18 @@ class Loop:
         if (held := self._courier.held()) is not None:
             return held  # the platform asked the whole bot to wait: due channels keep their place
         self._holdoff = {c: t for c, t in self._holdoff.items() if t > now}
+        moment = time.monotonic()
+        self._elsewhere = {c: t for c, t in self._elsewhere.items() if t > moment}
         capped = False
         after: tuple[datetime, int] | None = None
         while not capped:
             batch = await self._store.due(now, PAGE, after=after, shards=self._settings.shards)
             for sub in batch:
-                if sub.channel_id in self._inflight or sub.channel_id in self._holdoff:
+                if (
+                    sub.channel_id in self._inflight
+                    or sub.channel_id in self._holdoff
+                    or sub.channel_id in self._elsewhere
+                ):
                     continue
                 if len(self._inflight) >= self._max_inflight:
                     capped = True
@@ -151,6 +163,18 @@ class Loop:
         upcoming = await self._store.next_due_after(now, shards=self._settings.shards)
         times = [t for t in (upcoming, *self._holdoff.values()) if t is not None]
         return min(times, default=None)
+
+    def _recheck_seconds(self) -> float:
+        poll = self._settings.poll_seconds
+        return min(self._settings.claim_seconds, poll if poll is not None else float("inf"))
+
+    def _recheck_in(self) -> float | None:
+        """Real seconds until the loop should look at the shared database again, if it
+        is shared: the poll, or sooner when a channel another process held is due a look."""
+        times = [t - time.monotonic() for t in self._elsewhere.values()]
+        if self._settings.poll_seconds is not None:
+            times.append(self._settings.poll_seconds)
+        return max(0.0, min(times)) if times else None
 
     def _dispatch(self, channel_id: int) -> None:
         task = asyncio.create_task(self._scheduled(channel_id), name=f"serial-post-{channel_id}")
@@ -172,6 +196,10 @@ class Loop:
             self._holdoff[channel_id] = until
             return until
         self._failures.pop(channel_id, None)
+        if result.reason == CLAIMED_ELSEWHERE:
+            # Look again later: the other process posts it, or its claim runs out.
+            self._elsewhere[channel_id] = time.monotonic() + self._recheck_seconds()
+            return None
         sub = result.subscription
         return sub.next_due if sub is not None and not sub.paused else None
 
@@ -190,6 +218,9 @@ class Loop:
         waits: set[asyncio.Future[None]] = {waiter}
         if until is not None:
             waits.add(asyncio.ensure_future(self._clock.sleep_until(until)))
+        if (recheck := self._recheck_in()) is not None:
+            # Real time: other processes change the shared database on their own clocks.
+            waits.add(asyncio.ensure_future(asyncio.sleep(recheck)))
         try:
             done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for future in done:

@@ -27,6 +27,10 @@ class SchedulerSettings:
     retry_max: timedelta = timedelta(hours=1)
     # The shards this process runs: only their servers are scheduled here (None: every server).
     shards: ShardSet | None = None
+    # With a database other processes share: how long a process's claim on a channel lasts
+    # unless renewed (real seconds), and how often the loop looks for work they left or changed.
+    claim_seconds: float = 60.0
+    poll_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
