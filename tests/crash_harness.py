@@ -76,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             kwargs.setdefault("guild_ready_timeout", 0.05)
             super().__init__(**kwargs)
 
+        async def before_identify_hook(
+            self, shard_id: int | None, *, initial: bool = False
+        ) -> None:
+            """discord.py waits 5 s between the IDENTIFYs of a process's shards (Discord's
+            identify rate); the double does not limit them, and the wait only slows restarts."""
+
     # The runner builds its bot by this name; everything it does besides is left as it is.
     runner.SerialBot = FastClockBot  # type: ignore[misc]
     return cli.main(args[split + 1 :])
