@@ -32,10 +32,7 @@ def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
             repeats=2 if quick else 3,
         ),
         "scheduling": lambda: scheduling.run(sizes, keep_database=database),
-        "posting": lambda: posting.run(
-            posting.QUICK_CHANNELS if quick else posting.FULL_CHANNELS,
-            seconds=posting.FULL_SECONDS,
-        ),
+        "posting": lambda: posting.run(posting.QUICK_CHANNELS if quick else posting.FULL_CHANNELS),
         "interactions": lambda: interactions.run(
             interactions.QUICK_SAMPLES if quick else interactions.FULL_SAMPLES
         ),

@@ -39,6 +39,7 @@ from .limits import (
     Permission,
 )
 from .ratelimit import RateLimiter, WindowModel
+from .report import DOUBLE, log_route, progress_route
 from .rest import API_PREFIX, TOKEN_ROUTES, FailureRule, RequestRecord, RestApi
 from .state import Channel, Message, Overwrite, World, permission_bits
 
@@ -237,6 +238,9 @@ class DiscordDouble:
         app.router.add_get("/gateway-resume/", self.gateway.handle)
         app.router.add_get("/_double/world", self._world_info)
         app.router.add_get("/_double/summary", self._summary_route)
+        app.router.add_get("/_double/log", log_route)
+        app.router.add_get("/_double/progress", progress_route)
+        app[DOUBLE] = self
         return app
 
     async def start(self) -> DiscordDouble:
