@@ -23,6 +23,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.library import Library, StoryError, slug_for
 from bot.store import SCHEMA_VERSION, StoreError
 from bot.story import Rating, Serial
+from bot.story_checks import story_warnings
 
 __all__ = ["StoryRow", "library_rows", "main", "render_table"]
 
@@ -212,17 +213,26 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         f", {broken} broken file{'' if broken == 1 else 's'}"
     )
     if not stories and config.stories.is_dir():
-        problems.append(f"{_where(config.stories)}: no stories (.txt or .md files) to post")
+        problems.append(
+            f"{_where(config.stories)}: no stories (.txt, .md, .html or .epub files) to post"
+        )
 
     rows = library_rows(library)
     if rows:
         say()
         say(render_table(rows))
     say()
+    # What a reader would notice: worth fixing, but the bot can post these stories.
+    warnings = [warning for serial in library for warning in story_warnings(serial)]
+    if warnings:
+        say(f"Warnings ({len(warnings)}):")
+        for warning in warnings:
+            say(f"  - {warning}")
+        say()
     if problems:
         say(f"Problems ({len(problems)}):")
         for problem in problems:
             say(f"  - {problem}")
         return EXIT_PROBLEMS
-    say("All is well.")
+    say("All is well." if not warnings else "No problems; read the warnings above.")
     return EXIT_OK

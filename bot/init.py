@@ -49,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
         "  export DISCORD_TOKEN=...   # the bot's token, from the Discord Developer Portal\n"
         "  serialbot invite-url       # the link that adds the bot to your server\n"
         "  serialbot run              # connect and start posting\n"
-        f"Add stories as .txt or .md files in {stories}/."
+        f"Add stories as .txt, .md, .html or .epub files in {stories}/."
     )
     return 0
 

@@ -44,7 +44,14 @@ _DECLARED = re.compile(
     rb"(?:character set encoding|charset|encoding)\s*[:=]\s*[\"']?([A-Za-z0-9_.:-]+)",
     re.IGNORECASE,
 )
-_NAMES = {"cp1252": "Windows-1252", "latin_1": "Latin-1", "iso8859_15": "Latin-9", "utf_8": "UTF-8"}
+_NAMES = {
+    "cp1252": "Windows-1252",
+    "cp1250": "Windows-1250",
+    "cp1251": "Windows-1251",
+    "latin_1": "Latin-1",
+    "iso8859_15": "Latin-9",
+    "utf_8": "UTF-8",
+}
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -107,6 +114,11 @@ def _detect(data: bytes) -> tuple[str | None, str | None]:
         return declared, None
     texts = {data.decode(e, errors="replace") for e in tied}
     if len(texts) == 1:
+        # They all read it the same: name the most common encoding that reads it so too.
+        (text,) = texts
+        for western in _WESTERN:
+            if data.decode(western, errors="replace") == text:
+                return western, None
         return tied[0], None
     if best.language in _WESTERN_LANGUAGES:
         for western in _WESTERN:
