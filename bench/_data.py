@@ -4,9 +4,11 @@ databases full of subscriptions, and a poster that posts nothing."""
 from __future__ import annotations
 
 import functools
+import html
 import math
 import random
 import time
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,6 +105,78 @@ def novel_text(size: int, *, seed: int = 1) -> str:
                 pieces += [paragraph, ""]
                 length += len(paragraph) + 2
     return "\n".join(pieces) + "\n"
+
+
+def novel_pages(size: int, *, seed: int = 1) -> tuple[str, list[str]]:
+    """The novel of ``novel_text`` as (title, one HTML page per chapter): the heading an
+    ``h2``, scene breaks ``hr``, paragraphs ``p``."""
+    title, _, rest = novel_text(size, seed=seed).partition("\n")
+    pages: list[str] = []
+    for block in (b.strip() for b in rest.split("\n\n")):
+        if not block:
+            continue
+        if block.startswith("Chapter "):
+            pages.append(f"<h2>{html.escape(block)}</h2>")
+        elif block in _ORNAMENTS:
+            pages[-1] += "<hr/>"
+        else:
+            pages[-1] += f"<p>{html.escape(block)}</p>"
+    return title, pages
+
+
+def write_html_novel(folder: Path, name: str, size: int, *, seed: int = 1) -> Path:
+    title, pages = novel_pages(size, seed=seed)
+    path = folder / f"{name}.html"
+    body = "".join(pages)
+    path.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'/><title>{html.escape(title)}</title>"
+        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def write_epub_novel(folder: Path, name: str, size: int, *, seed: int = 1) -> Path:
+    """The novel as an EPUB 3: a page per chapter, a navigation document, deflated."""
+    title, pages = novel_pages(size, seed=seed)
+    path = folder / f"{name}.epub"
+    names = [f"c{i:04}.xhtml" for i in range(len(pages))]
+    manifest = "".join(
+        f'<item id="i{i}" href="{n}" media-type="application/xhtml+xml"/>'
+        for i, n in enumerate(names)
+    )
+    spine = "".join(f'<itemref idref="i{i}"/>' for i in range(len(names)))
+    links = "".join(f'<li><a href="{n}">Chapter {i + 1}</a></li>' for i, n in enumerate(names))
+    xhtml = (
+        '<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml" '
+        'xmlns:epub="http://www.idpf.org/2007/ops"><head><title>{0}</title></head>'
+        "<body>{1}</body></html>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:'
+            'opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" '
+            'media-type="application/oebps-package+xml"/></rootfiles></container>',
+        )
+        archive.writestr(
+            "OEBPS/content.opf",
+            '<?xml version="1.0" encoding="UTF-8"?><package xmlns="http://www.idpf.org/2007/opf" '
+            'version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/'
+            f'elements/1.1/"><dc:identifier id="id">bench</dc:identifier><dc:title>'
+            f"{html.escape(title)}</dc:title><dc:creator>A. Bench</dc:creator><dc:language>en"
+            f'</dc:language></metadata><manifest>{manifest}<item id="nav" href="nav.xhtml" '
+            'media-type="application/xhtml+xml" properties="nav"/></manifest>'
+            f"<spine>{spine}</spine></package>",
+        )
+        archive.writestr(
+            "OEBPS/nav.xhtml",
+            xhtml.format("Contents", f'<nav epub:type="toc"><ol>{links}</ol></nav>'),
+        )
+        for page_name, page in zip(names, pages, strict=True):
+            archive.writestr(f"OEBPS/{page_name}", xhtml.format(html.escape(title), page))
+    return path
 
 
 def write_novel(folder: Path, name: str, size: int, *, seed: int = 1) -> Path:
