@@ -19,6 +19,7 @@ _COMMANDS = {
     "run": "bot.frontend.runner",
     "invite-url": "bot.frontend.invite",
     "init": "bot.init",
+    "migrate": "bot.migrate",
 }
 
 
@@ -61,6 +62,23 @@ def _parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("check", help="validate the configuration and the story library"))
     with_config(sub.add_parser("run", help="connect to Discord (token from DISCORD_TOKEN)"))
+
+    migrate = with_config(
+        sub.add_parser("migrate", help="copy the SQLite database into an empty PostgreSQL database")
+    )
+    migrate.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user@host/database (the password from PGPASSWORD)",
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=None,
+        help="the SQLite file (default: the configuration's database)",
+    )
 
     init = sub.add_parser(
         "init", help="write a commented configuration and a stories folder to start from"
