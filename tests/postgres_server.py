@@ -34,6 +34,10 @@ HOW_TO_GET_ONE = (
 )
 
 
+# url -> data folder of each server running now (benchmarks read its processes' CPU time)
+DATA_FOLDERS: dict[str, Path] = {}
+
+
 class ServerUnavailable(Exception):
     """No PostgreSQL server could be started here; the message says why."""
 
@@ -131,9 +135,12 @@ def throwaway_server() -> Iterator[str]:
             "60",
             "start",
         )
+        url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        DATA_FOLDERS[url] = data
         try:
-            yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+            yield url
         finally:
+            DATA_FOLDERS.pop(url, None)
             with contextlib.suppress(ServerUnavailable, subprocess.TimeoutExpired):
                 run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
