@@ -1,7 +1,8 @@
 """Benchmarks: scripts that measure serialbot and print figures next to their targets.
 
 ``python -m bench`` runs every benchmark and prints one table; ``python -m bench.splitting`` (and
-``scheduling``, ``posting``, ``interactions``, ``memory``) runs one. ``--quick`` runs smaller sizes.
+``scheduling``, ``posting``, ``interactions``, ``burst``, ``memory``) runs one. ``--quick`` runs
+smaller sizes.
 These print numbers; they are not tests and assert nothing about speed.
 """
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import Figure, interactions, memory, posting, render_report, scheduling, splitting
+from bench import Figure, burst, interactions, memory, posting, render_report, scheduling, splitting
 from bench.machine import describe
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-NAMES = ("splitting", "scheduling", "posting", "interactions", "memory")
+NAMES = ("splitting", "scheduling", "posting", "interactions", "burst", "memory")
 
 
 def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
@@ -36,6 +36,7 @@ def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
         "interactions": lambda: interactions.run(
             interactions.QUICK_SAMPLES if quick else interactions.FULL_SAMPLES
         ),
+        "burst": lambda: burst.run(burst.QUICK_INTERACTIONS if quick else burst.FULL_INTERACTIONS),
         "memory": lambda: memory.run(sizes[-1], database=database if database.is_file() else None),
     }
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench import (
     Figure,
+    burst,
     interactions,
     memory,
     posting,
@@ -24,6 +25,7 @@ TINY: dict[str, Callable[[], list[Figure]]] = {
     "scheduling": lambda: scheduling.run((100, 200), due=10),
     "posting": lambda: posting.run((6,)),
     "interactions": lambda: interactions.run(3, channels=2),
+    "burst": lambda: burst.run(20, channels=2),
     "memory": lambda: memory.run(60, stories=2),
 }
 

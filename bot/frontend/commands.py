@@ -56,9 +56,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Discord wants a first answer within 3 seconds of the interaction's creation: work that may
-# take longer (posting, a database write waiting its turn) is given until this long after the
-# creation, then the answer is deferred, leaving the rest of the window for the request itself.
-DEFER_AFTER = timedelta(seconds=INTERACTION_ANSWER_SECONDS / 2)
+# take longer (posting behind the request pacer, a database write waiting its turn) is given
+# until this long after the creation, then the answer is deferred ("thinking…"). Most of the
+# window is left for the deferral itself to get through when the bot is busy.
+DEFER_AFTER = timedelta(seconds=INTERACTION_ANSWER_SECONDS / 6)
 REASON_MAX = REASON_SHOWN
 PART_MAX = 100_000
 
