@@ -156,6 +156,7 @@ async def test_every_answer_arrives_within_the_interaction_deadline(harness: Har
 async def test_pause_shows_its_reason_in_status_and_resume_continues(harness: Harness) -> None:
     await harness.subscribe("lighthouse")
     paused = await harness.invoke("serial pause", {"reason": "holiday break"}, admin=True)
+    await paused.reply()
     assert not paused.ephemeral
     await harness.until_first_post()
     assert not harness.double.threads(harness.general)
