@@ -3,6 +3,8 @@ tile it) but not posted. A mixin of ``bot.structure.Structure``, which holds the
 
 from __future__ import annotations
 
+import re
+
 from bot import headings
 from bot.headings import (
     DIALOGUE_OPENERS,
@@ -16,6 +18,8 @@ from bot.headings import (
 from bot.story import Aside, Paragraph
 
 Unit = tuple[int, int, int]  # (start, end, blank lines before)
+_LABELLED = re.compile(r"#{0,6}\s*(title|author|by)\s*:\s*(\S.*)", re.IGNORECASE)
+_LABELLED_UNITS = 6
 _FRONT_WINDOW = 0.25  # share of the text a title page and contents list may take
 _FRONT_MIN_CHARS = 5000
 _BACK_MATTER_SHARE = 0.05
@@ -30,10 +34,35 @@ class FrontMatter:
     paragraphs: list[Paragraph]
     _contents: set[str]
 
+    def _labelled(self, text: str, units: list[Unit]) -> list[Unit]:
+        """Lines such as "# Title: X" and "## Author: Y" opening the text are metadata, not
+        headings; an illustration before the title is not the title."""
+        taken = 0
+        for s, e, _ in units[: min(_LABELLED_UNITS, len(units) - 1)]:
+            block = text[s:e].strip()
+            if headings.ILLUSTRATION.fullmatch(block):
+                taken += 1
+                continue
+            matches = [_LABELLED.fullmatch(line.strip()) for line in block.split("\n")]
+            if not all(matches):
+                break
+            for match in matches:
+                assert match is not None
+                key, value = match.group(1).lower(), " ".join(match.group(2).split())
+                if key == "title" and self.title is None:
+                    self.title = value
+                elif key != "title" and self.author is None:
+                    self.author = value
+            taken += 1
+        if taken:
+            self.asides.append(Aside("title page", units[0][0], units[taken - 1][1]))
+        return units[taken:]
+
     def _take_title(self, text: str, units: list[Unit], title: str | None) -> list[Unit]:
         """The title page: the title line (given or found), a byline, and around them what
         title pages hold (centred lines, a publisher's imprint, an illustration)."""
-        if len(units) < 2:
+        units = self._labelled(text, units)
+        if len(units) < 2 or (self.title is not None and title is None):
             return units
         first = text[units[0][0] : units[0][1]].strip()
         second = text[units[1][0] : units[1][1]].strip()

@@ -84,7 +84,10 @@ def section_heading(block: str) -> bool:
         and block.rstrip(".").endswith("_")
         and len(block) <= 200
         and block.count("\n") <= 2
-        and (_SECTION_WORDS.search(block) is not None or DATE_LINE.match(block) is not None)
+        and (
+            _SECTION_WORDS.search(block.replace("_", " ")) is not None
+            or DATE_LINE.match(block) is not None
+        )
     )
 
 
