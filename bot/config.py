@@ -96,6 +96,7 @@ class CatchUpSettings:
 
     policy: CatchUpPolicy = "one"
     cap: int = 3
+    spacing_minutes: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +438,7 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "next.quorum_window_minutes": ("next.quorum_window_minutes", _integer(1, 1440, " minutes")),
     "catch_up.policy": ("catch_up.policy", _one_of(CATCH_UP_POLICIES)),
     "catch_up.cap": ("catch_up.cap", _integer(1, 100)),
+    "catch_up.spacing_minutes": ("catch_up.spacing_minutes", _integer(0, 1440, " minutes")),
     "concurrency": ("concurrency", _integer(1, 64)),
     "commands.sync_guild": ("commands.sync_guild", _guild),
     "shards.count": ("shards.count", _shard_count),

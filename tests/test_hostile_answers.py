@@ -142,7 +142,7 @@ async def test_a_forged_pause_reason_over_its_declared_length_is_refused_and_cha
     text = await _shown(record)
     assert record.ephemeral and "200 characters" in text
     assert await harness.bot.scheduler.subscription(harness.general) == before
-    assert "Next: Part 1" in await _shown(await harness.invoke("serial status"))
+    assert "Not started — Part 1 arrives" in await _shown(await harness.invoke("serial status"))
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ ADMIN_COMMANDS = [
     ("serial pause", {"reason": "spring cleaning"}, "Paused: spring cleaning"),
     ("serial jump", {"part": 3}, "Next: Part 3"),
     ("serial schedule", {"schedule": "daily 07:00"}, "daily 07:00"),
-    ("serial restart", {}, "Next: Part 1"),
+    ("serial restart", {}, "Not started — Part 1 arrives"),
 ]
 
 

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 from zoneinfo import available_timezones
 
 import discord
@@ -47,6 +47,7 @@ from bot.render import render_part, status_bar
 from bot.schedule import EXAMPLES, ScheduleError
 from bot.scheduler import AlreadySubscribed, SerialError
 from bot.storage import StoreUnavailable
+from bot.store import CATCH_UP_POLICIES, CatchUp, Subscription
 
 if TYPE_CHECKING:
     from bot.frontend.client import SerialBot
@@ -54,6 +55,21 @@ if TYPE_CHECKING:
     from bot.story import Serial
 
 log = logging.getLogger(__name__)
+
+# The catch-up choices of /serial schedule: a policy of its own for the channel, or back to
+# the configured one.
+CATCH_UP_CONFIGURED = "config"
+CATCH_UP_CHOICES = (
+    ("one", "one part at once, then the schedule"),
+    ("skip", "skip what was missed, wait for the schedule"),
+    ("all", "every missed part, a few minutes apart"),
+    (CATCH_UP_CONFIGURED, "as the bot's configuration says"),
+)
+_CATCH_UP_SAID = {
+    "one": "one missed part at once",
+    "skip": "nothing missed",
+    "all": "every missed part",
+}
 
 # Discord wants a first answer within 3 seconds of the interaction's creation: work that may
 # take longer (posting behind the request pacer, a database write waiting its turn) is given
@@ -144,6 +160,10 @@ def _title(serial: Serial) -> str:
 
 def _bold_title(title: str) -> str:
     return f"**{escape_markdown(shorten(title, TITLE_SHOWN))}**"
+
+
+def _soon(moment: datetime | None) -> str:
+    return "when it is scheduled" if moment is None else format_dt(moment, "R")
 
 
 def _when(moment: datetime | None) -> str:
@@ -503,26 +523,46 @@ class SerialCommands(app_commands.Group):
 
     @app_commands.command(description="Change when parts go out (admins)")
     @app_commands.describe(
-        new=f'The new schedule, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[4]}"',
+        new=f'The new schedule, e.g. "{EXAMPLES[0]}" or "{EXAMPLES[4]}" (default: unchanged)',
         timezone="Timezone of the schedule (default: unchanged)",
+        catch_up="What to post after the bot was offline (default: unchanged)",
         channel=CHANNEL_HELP,
     )
     @app_commands.rename(new="schedule")
+    @app_commands.choices(
+        catch_up=[app_commands.Choice(name=text, value=value) for value, text in CATCH_UP_CHOICES]
+    )
     @_admin
     async def schedule(
         self,
         interaction: Interaction,
-        new: str,
+        new: str | None = None,
         timezone: str | None = None,
+        catch_up: str | None = None,
         channel: TargetChannel | None = None,
     ) -> None:
         channel_id = await self._target(interaction, channel)
-        await in_time(interaction, self.bot.scheduler.set_schedule(channel_id, new, timezone))
-        status = await self.bot.scheduler.status(channel_id)
+        if new is None and timezone is None and catch_up is None:
+            await send_ephemeral(
+                interaction,
+                f'Say what to change: a `schedule` (e.g. "{EXAMPLES[0]}"), a `timezone` or '
+                "`catch_up`.",
+            )
+            return
+        scheduler = self.bot.scheduler
+        if new is not None or timezone is not None:
+            current = await in_time(interaction, scheduler.status(channel_id))
+            schedule = new if new is not None else current.subscription.schedule
+            await in_time(interaction, scheduler.set_schedule(channel_id, schedule, timezone))
+        if catch_up is not None:
+            policy = None if catch_up == CATCH_UP_CONFIGURED else _catch_up_policy(catch_up)
+            await in_time(interaction, scheduler.set_catch_up(channel_id, policy))
+        status = await scheduler.status(channel_id)
         sub = status.subscription
         await answer(
             interaction,
-            f"Schedule is now `{sub.schedule}` ({sub.timezone}). "
+            f"Schedule is now `{sub.schedule}` ({sub.timezone}); after the bot was offline, "
+            f"{_catch_up_text(sub, scheduler.settings.catch_up)}. "
             f"Next part: {_when(status.next_due)}.",
         )
 
@@ -562,6 +602,22 @@ def _duration_text(seconds: float) -> str:
     return f"{round(seconds / 60)} min"
 
 
+def _catch_up_policy(value: str) -> CatchUp:
+    if value not in CATCH_UP_POLICIES:
+        raise SerialError(
+            "catch_up is one of "
+            + ", ".join(f"`{v}`" for v, _ in CATCH_UP_CHOICES)
+            + "; pick one from the list."
+        )
+    return cast(CatchUp, value)
+
+
+def _catch_up_text(sub: Subscription, configured: CatchUp) -> str:
+    if sub.catch_up_own:
+        return f"{_CATCH_UP_SAID[sub.catch_up]} is posted (chosen for this channel)"
+    return f"{_CATCH_UP_SAID[configured]} is posted (as configured)"
+
+
 def _status_text(status: ChannelStatus) -> str:
     sub, serial = status.subscription, status.serial
     if serial is None:
@@ -572,7 +628,12 @@ def _status_text(status: ChannelStatus) -> str:
             title += f" by {escape_markdown(shorten(serial.story.meta.author, AUTHOR_SHOWN))}"
     total = status.parts_total
     lines = [title]
-    if total:
+    started = status.parts_posted > 0 or sub.completed
+    if not started and not sub.paused:
+        lines.append(f"Not started — Part {status.next_part} arrives {_soon(status.next_due)}")
+    elif not started:
+        lines.append("Not started.")
+    elif total:
         # The bar's own "n/N" would repeat the words next to it.
         bar = status_bar(status.parts_posted, total).rsplit(" ", 1)[0]
         lines.append(f"{bar}  Part {status.parts_posted} of {total}")
@@ -582,7 +643,7 @@ def _status_text(status: ChannelStatus) -> str:
     if sub.paused:
         reason = escape_markdown(shorten(sub.pause_reason or "by an admin", REASON_MAX))
         lines.append(f"Paused: {reason}. An admin can continue with `/serial resume`.")
-    else:
+    elif started:
         lines.append(f"Next: Part {status.next_part}, {_when(status.next_due)}")
         if status.finish_estimate is not None:
             lines.append(f"Expected to finish: {format_dt(status.finish_estimate, 'D')}")

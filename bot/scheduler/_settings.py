@@ -60,6 +60,7 @@ class SchedulerSettings:
             quorum_window=timedelta(minutes=config.next.quorum_window_minutes),
             catch_up=config.catch_up.policy,
             catch_up_cap=config.catch_up.cap,
+            catch_up_spacing=timedelta(minutes=config.catch_up.spacing_minutes),
         )
 
     def backoff(self, attempt: int) -> timedelta:
