@@ -18,12 +18,23 @@ from itertools import pairwise
 from bot.splitter import split
 from bot.story import Break, Paragraph, Part, Serial, Story
 
-__all__ = ["Cuts", "channel_serial", "cut_from"]
+__all__ = ["Cuts", "carried", "channel_serial", "cut_from"]
 
 _WORD = re.compile(r"\S+")
 
 # (start of each part received, then the start of the rest); ``None`` for the serial's own parts.
 Cuts = tuple[int, ...]
+
+
+def carried(starts: Sequence[int], place: int, received: int) -> Cuts:
+    """The cuts of a channel that received ``received`` parts, whose known starts in the new
+    text are ``starts``, and whose reading continues at ``place``: no start after the place,
+    none before the one ahead of it."""
+    kept = [min(s, place) for s in starts[:received]]
+    kept += [place] * (received - len(kept))
+    for i in range(1, len(kept)):
+        kept[i] = max(kept[i], kept[i - 1])
+    return (*kept, place)
 
 
 def channel_serial(

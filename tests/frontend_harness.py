@@ -138,13 +138,13 @@ def config_for(double: DiscordDouble, tmp_path: Path, **overrides: Any) -> Confi
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    double: DiscordDouble, tmp_path: Path, **config_overrides: Any
+    double: DiscordDouble, tmp_path: Path, *, start: datetime = START, **config_overrides: Any
 ) -> AsyncIterator[Harness]:
     """The bot connected to ``double``, using the stories already written to
-    ``tmp_path / "stories"``."""
+    ``tmp_path / "stories"``, its clock starting at ``start``."""
     config = config_for(double, tmp_path, **config_overrides)
     library = Library.load(config.stories, words_per_part=config.words_per_part)
-    clock = ManualClock(START)
+    clock = ManualClock(start)
     store = await Store.open(config.database)
     try:
         bot = SerialBot(

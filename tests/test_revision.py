@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.library import make_serial, story_from_text
+from bot.recut import carried, channel_serial
 from bot.revision import Change, align
 
 # --- building stories and edits ---------------------------------------------------------------
@@ -238,6 +240,44 @@ def test_a_moved_paragraph_leaves_every_other_word_in_place(
     )
     moved_unread = old.index(moved[0]) >= read and new.index(moved[0]) < at
     assert change.moved_unread == (1 if moved_unread else 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=2, max_size=10),
+    changes=st.lists(edits, min_size=1, max_size=4),
+    received_share=st.floats(0, 1),
+    words_per_part=st.integers(4, 12),
+)
+def test_a_channel_gets_exactly_the_new_text_after_its_place_in_parts_numbered_on(
+    sizes: list[int], changes: list[Edit], received_share: float, words_per_part: int
+) -> None:
+    paragraphs = [
+        [f"{w}." if i == len(p) - 1 else w for i, w in enumerate(p)] for p in _story(sizes)
+    ]
+    old = make_serial(story_from_text(_text(paragraphs), fields={"title": "T"}), words_per_part)
+    received = round(received_share * len(old.parts))
+    position = old.part(received + 1).start if received < len(old.parts) else len(old.story.text)
+    fresh = _Fresh()
+    edited = [list(p) for p in paragraphs]
+    for change in changes:
+        _apply(edited, change, fresh)
+    assume(edited)  # a file with no text left is refused by the library, not followed
+    new = make_serial(story_from_text(_text(edited), fields={"title": "T"}), words_per_part)
+
+    alignment = align(old.story.text, new.story.text)
+    place = alignment.position(position)
+    starts = [alignment.position(p.start) for p in old.parts[:received]]
+    view = channel_serial(new, carried(starts, place, received), words_per_part, 0.35)
+
+    assert [p.index for p in view.parts] == list(range(1, len(view.parts) + 1))
+    assert len(view.parts) >= received
+    after = [
+        w for part in view.parts[received:] for piece in part.paragraphs for w in piece.split()
+    ]
+    assert after == new.story.text[place:].split()
+    read = sum(1 for s in alignment.old_starts if s < position)
+    assert len(new.story.text[:place].split()) == alignment.counterpart(read)
 
 
 # --- examples ------------------------------------------------------------------------------------

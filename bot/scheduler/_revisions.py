@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.library import story_from_text
-from bot.recut import channel_serial
+from bot.recut import carried, channel_serial
 from bot.revision import Alignment, Change, align
 from bot.scheduler._settings import SerialSource
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
@@ -122,11 +122,7 @@ class Revisions:
         cuts: tuple[int, ...] | None = None
         if received:
             # Keep the received parts' numbers: their starts in the new text, then the place.
-            new_starts = [min(moved(s), place) for s in starts]
-            new_starts += [place] * (received - len(new_starts))
-            for i in range(1, len(new_starts)):
-                new_starts[i] = max(new_starts[i], new_starts[i - 1])
-            cuts = (*new_starts, place)
+            cuts = carried([moved(s) for s in starts], place, received)
             parts = serial.parts
             if received < len(parts) and parts[received].start == place:
                 # The story's own part follows the channel's place: its own numbering holds.
