@@ -424,3 +424,78 @@ async def test_an_unusable_folder_is_reported_with_the_path(tmp_path: Path) -> N
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match=re.escape(str(blocker / "serial.sqlite3"))):
         await Store.open(blocker / "serial.sqlite3")
+
+
+# --- following edits -----------------------------------------------------------------------------
+
+
+async def test_story_texts_are_kept_once_and_dropped_when_no_channel_follows_them(
+    store: Store,
+) -> None:
+    text = "A story of some length. " * 2000
+    await add(store, 10, revision="r1")
+    assert await store.save_text("tale", "r1", text, NOW)
+    assert not await store.save_text("tale", "r1", "other", NOW)  # the first is kept
+    assert await store.save_text("tale", "r0", "older", NOW)
+    assert await store.story_text("tale", "r1") == text
+    assert await store.story_text("tale", "r9") is None
+
+    assert await store.forget_texts() == 1  # r0: no channel follows it
+    assert await store.story_text("tale", "r0") is None
+    assert await store.story_text("tale", "r1") == text
+
+
+async def test_remap_revision_records_the_place_and_the_channels_own_parts(store: Store) -> None:
+    sub = await add(store, 10, next_part=3, position=500)
+    remapped = await store.remap_revision(
+        sub.id, revision="r2", next_part=3, now=NOW, part_count=5, position=900, cuts=(0, 420, 900)
+    )
+    assert remapped is not None
+    assert (remapped.revision, remapped.position, remapped.cuts) == ("r2", 900, (0, 420, 900))
+    restarted = await store.reset_progress(
+        10, next_part=1, position=0, revision="r2", slot_due=NOW, next_due=NOW, now=NOW
+    )
+    assert restarted is not None and restarted.cuts is None
+
+
+async def test_a_catch_up_policy_of_its_own_and_back_to_the_configured_one(store: Store) -> None:
+    sub = await add(store, 10)
+    assert not sub.catch_up_own
+    own = await store.set_catch_up(10, "skip", NOW)
+    assert own is not None and (own.catch_up, own.catch_up_own) == ("skip", True)
+    back = await store.set_catch_up(10, None, NOW)
+    assert back is not None and not back.catch_up_own
+
+
+async def test_a_pause_for_a_missing_story_is_told_apart_and_resume_clears_it(
+    store: Store,
+) -> None:
+    await add(store, 10)
+    paused = await store.pause(10, "the story is gone", NOW, cause="story")
+    assert paused is not None and paused.pause_cause == "story"
+    resumed = await store.resume(10, slot_due=NOW, next_due=NOW, now=NOW)
+    assert resumed is not None and (resumed.paused, resumed.pause_cause) == (False, None)
+    by_admin = await store.pause(10, "holiday", NOW)
+    assert by_admin is not None and by_admin.pause_cause is None
+
+
+async def test_subscriptions_from_before_follow_the_configured_catch_up_policy(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "serial.sqlite3"
+    with sqlite3.connect(path) as db:
+        for migration in store_module._MIGRATIONS[:2]:
+            for statement in migration:
+                db.execute(statement)
+        db.execute(
+            """
+            INSERT INTO subscriptions (guild_id, channel_id, slug, revision, next_part, position,
+                schedule, timezone, catch_up, subscribed_by, created_at, updated_at)
+            VALUES (1, 10, 'tale', 'r1', 2, 40, 'daily 18:00', 'UTC', 'all', 5, ?, ?)
+            """,
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+    async with await Store.open(path) as store:
+        sub = await store.subscription(10)
+    assert sub is not None
+    assert (sub.catch_up, sub.catch_up_own, sub.cuts, sub.pause_cause) == ("all", False, None, None)
