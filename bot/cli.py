@@ -20,6 +20,8 @@ _COMMANDS = {
     "invite-url": "bot.frontend.invite",
     "init": "bot.init",
     "migrate": "bot.migrate",
+    "status": "bot.status",
+    "backup": "bot.backup",
 }
 
 
@@ -85,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument(
         "folder", nargs="?", type=Path, default=Path("."), help="where (default: here)"
+    )
+
+    with_config(
+        sub.add_parser(
+            "status",
+            help="every subscription: story, part, next post, state and reason (offline)",
+        )
+    )
+    backup = with_config(
+        sub.add_parser("backup", help="copy the database safely, even while the bot runs")
+    )
+    backup.add_argument(
+        "path", type=Path, help="the copy to write (a folder gets a dated file name)"
     )
 
     invite = sub.add_parser("invite-url", help="print the link that adds the bot to a server")

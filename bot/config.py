@@ -33,6 +33,7 @@ import yaml
 from bot import defaults
 from bot.defaults import CONFIG_NAME
 from bot.limits import ARCHIVE_MINUTES
+from bot.logs import LOG_FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,13 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The operator's HTTP endpoint on 127.0.0.1 (``/metrics``, ``/healthz``); None is off."""
+
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ShardSettings:
     """Which Discord shards this process runs. ``count`` None takes Discord's recommendation
     (``GET /gateway/bot``); ``ids`` None runs every shard. A cluster gives every process the same
@@ -153,6 +161,8 @@ class Config:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # The file the values came from; None when only defaults (and the environment) apply.
     source: Path | None = None
 
@@ -412,6 +422,16 @@ def _guild(value: Any) -> int | None:
     return value
 
 
+def _port(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"expected a port number (1 to 65535) or null, got {_kind(value)}")
+    if not 1 <= value <= 65535:
+        raise _Invalid(f"{value} is out of range (allowed: 1 to 65535, or null for off)")
+    return value
+
+
 @lru_cache(maxsize=1)
 def _timezone_names() -> dict[str, str]:
     names = {
@@ -447,9 +467,11 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "cluster.poll_seconds": ("cluster.poll_seconds", _integer(1, 600, " seconds")),
     "discord.requests_per_second": ("discord.requests_per_second", _number(1, 10_000, "/s")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, fold=True)),
+    "log_format": ("log_format", _one_of(LOG_FORMATS)),
+    "metrics.port": ("metrics.port", _port),
 }
 _SECTIONS = frozenset(key.partition(".")[0] for key in _FIELDS if "." in key)
-_NULLABLE = frozenset({"commands.sync_guild", "shards.count", "shards.ids"})
+_NULLABLE = frozenset({"commands.sync_guild", "shards.count", "shards.ids", "metrics.port"})
 
 
 def _check_file(data: dict[Any, Any], where: str, problems: list[str]) -> dict[str, Any]:
@@ -603,6 +625,7 @@ def _build(values: dict[str, Any], source: Path | None) -> Config:
         next=pick(NextSettings, "next."),
         catch_up=pick(CatchUpSettings, "catch_up."),
         commands=pick(CommandSettings, "commands."),
+        metrics=pick(MetricsSettings, "metrics."),
         shards=pick(ShardSettings, "shards."),
         cluster=pick(ClusterSettings, "cluster."),
         discord=pick(DiscordSettings, "discord."),

@@ -17,6 +17,7 @@ when Prometheus scrapes, through the callables given to ``watch_database`` and
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -29,6 +30,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot import __version__
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTENT_TYPE",
@@ -196,7 +199,13 @@ class _Dynamic(Collector):
         if self.database is not None:
             # One scrape at a time reads the database.
             with self._lock:
-                summary = self.database()
+                try:
+                    summary = self.database()
+                except Exception as error:
+                    # The rest of the scrape still answers; the failure is counted and logged.
+                    log.warning("metrics: cannot read the database summary: %s", error)
+                    m.database_errors.labels("metrics").inc()
+                    return
             yield from _database_families(summary)
 
 
@@ -296,14 +305,14 @@ def part_posted(trigger: str) -> None:
 
 def part_delayed(reason: str) -> None:
     """A post failed in a passing way and will be tried again later; ``reason`` is the kind of
-    failure ("server_error", "timeout", "rate_limited", "connection" ...)."""
+    failure ("transient", "rate_limited", or "unexpected" for an error of no known kind)."""
     if _active is not None:
         _active.parts_delayed.labels(reason).inc()
 
 
 def part_failed(reason: str) -> None:
     """A post was refused for good and the serial paused; ``reason`` is the kind of failure
-    ("missing_access", "missing_permissions", "unknown_channel" ...)."""
+    ("forbidden", "refused" or "gone")."""
     if _active is not None:
         _active.parts_failed.labels(reason).inc()
 

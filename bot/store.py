@@ -40,6 +40,7 @@ __all__ = [
     "Subscription",
     "SubscriptionExists",
     "Trigger",
+    "newer_schema_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,14 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def newer_schema_message(where: object, version: int, latest: int) -> str:
+    """What is said of a database written by a newer serialbot (never touched by this one)."""
+    return (
+        f"{where} has schema version {version}, but this serialbot understands versions up to "
+        f"{latest}. Upgrade serialbot, or point it at another database file."
+    )
 
 
 class StoreError(Exception):
@@ -319,11 +328,7 @@ class Store:
             raise StoreError(f"{self.path} is not a serialbot database: {exc}") from exc
         latest = len(_MIGRATIONS)
         if version > latest:
-            raise StoreError(
-                f"{self.path} has schema version {version}, but this serialbot understands "
-                f"versions up to {latest}. Upgrade serialbot, or point it at another "
-                "database file."
-            )
+            raise StoreError(newer_schema_message(self.path, version, latest))
         if version < latest:
             await self._migrate(version, latest)
 

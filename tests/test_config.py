@@ -37,6 +37,8 @@ EVERY_KEY = {
     "cluster.poll_seconds",
     "discord.requests_per_second",
     "log_level",
+    "log_format",
+    "metrics.port",
 }
 
 

@@ -125,3 +125,19 @@ def test_pause_reasons_are_capped_with_the_rest_as_other(active: metrics.Metrics
     assert shown["other"] == sum(
         100 - n for n in range(PAUSE_REASONS_SHOWN, PAUSE_REASONS_SHOWN + 5)
     )
+
+
+def test_a_database_that_cannot_be_read_is_counted_and_the_scrape_still_answers(
+    active: metrics.Metrics,
+) -> None:
+    def broken() -> DatabaseSummary:
+        raise OSError("disk gone")
+
+    metrics.part_posted("schedule")
+    metrics.watch_database(broken)
+    first = samples(active)
+    assert first[("serialbot_parts_posted_total", (("trigger", "schedule"),))] == 1
+    assert not any(name == "serialbot_serials" for name, _ in first)
+    # The failed read is counted (and shows from the next scrape on: counters come first).
+    second = samples(active)
+    assert second[("serialbot_database_errors_total", (("operation", "metrics"),))] == 1

@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 
 from bot.clock import Clock, SystemClock
 from bot.frontend.commands import SerialCommands, SerialTree
+from bot.frontend.endpoint import Endpoint
 from bot.frontend.gateway import UnreadableEvents
+from bot.frontend.observe import command_answered
 from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
 from bot.pacing import RestHealth
@@ -89,6 +92,8 @@ class SerialBot(discord.AutoShardedClient):
         )
         self._scheduler: Scheduler | None = None
         self._shard_set: ShardSet | None = None
+        # The operator's /metrics and /healthz, when ``metrics.port`` is set.
+        self.endpoint: Endpoint | None = None
 
     @property
     def rest_health(self) -> RestHealth:
@@ -109,7 +114,16 @@ class SerialBot(discord.AutoShardedClient):
             raise RuntimeError("the shards are known in setup_hook")
         return self._shard_set
 
+    @property
+    def scheduler_running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
+
     async def setup_hook(self) -> None:
+        if self.config.metrics.port is not None and self.endpoint is None:
+            # First, so /healthz answers (503) while the bot is still connecting.
+            endpoint = Endpoint(self, self.config.metrics.port)
+            await endpoint.start()
+            self.endpoint = endpoint
         await self._resolve_shards()
         # Runs again when a login that failed half-way (network trouble) is tried again.
         if self.tree.get_command("serial") is None:
@@ -162,6 +176,14 @@ class SerialBot(discord.AutoShardedClient):
             await scheduler.stop(grace=SHUTDOWN_GRACE_SECONDS)
         self._unreadable.cancel()
         await super().close()
+        endpoint, self.endpoint = self.endpoint, None
+        if endpoint is not None:
+            await endpoint.stop()
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
+    ) -> None:
+        command_answered(interaction, command)
 
     async def on_ready(self) -> None:
         log.info(

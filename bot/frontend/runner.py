@@ -24,6 +24,7 @@ import discord
 from bot.config import Config, ConfigError, load_config
 from bot.frontend.client import SerialBot
 from bot.library import Library
+from bot.logs import JsonFormatter
 from bot.storage import StoreUnavailable, describe_database, open_store
 from bot.store import StoreError
 
@@ -59,7 +60,11 @@ def main(args: argparse.Namespace) -> int:
         config = load_config(getattr(args, "config", None))
     except ConfigError as error:
         return _fail(str(error), 2)
-    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
+    level = logging.getLevelName(config.log_level.upper())
+    if config.log_format == "json":
+        discord.utils.setup_logging(level=level, formatter=JsonFormatter())
+    else:
+        discord.utils.setup_logging(level=level)
     try:
         return asyncio.run(run(config, token))
     except KeyboardInterrupt:

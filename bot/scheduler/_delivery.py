@@ -232,6 +232,7 @@ class Courier:
                 delivery.trigger,
                 _shard_note(self._settings.shards, sub.guild_id),
             )
+            metrics.part_posted(delivery.trigger)
             if last:
                 await self._close(sub, serial)
             return DeliveryResult("posted", sub, part=number)
@@ -265,6 +266,7 @@ class Courier:
             metrics.part_delayed("transient")
             return await self._retry(sub, f"part {delivery.part}", exc.reason)
         except Exception as exc:
+            metrics.part_delayed("unexpected")
             log.exception(
                 "The poster failed on part %s for channel %s", delivery.part, sub.channel_id
             )

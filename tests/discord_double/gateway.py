@@ -80,12 +80,16 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.identifies = 0
         self.resumes = 0
+        # While set, new gateway connections are refused (503), as in an outage.
+        self.down = False
         self._sockets: set[web.WebSocketResponse] = set()
         self._changed = asyncio.Event()
 
     # connection lifecycle
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        if self.down:
+            raise web.HTTPServiceUnavailable(text="the gateway is down")
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
         self._sockets.add(ws)

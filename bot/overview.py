@@ -1,0 +1,134 @@
+"""What an operator sees of the database, read without changing it: every subscription with its
+state (``serialbot status``) and the counts behind the metrics.
+
+Each reader opens its own read-only connection, so it works while the bot runs (in WAL mode
+readers and the writer do not wait for each other), never migrates, and never holds a lock the
+bot needs. A database written by a newer serialbot is refused as ``Store.open`` refuses it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.metrics import DatabaseSummary
+from bot.store import SCHEMA_VERSION, newer_schema_message
+
+__all__ = ["OverviewError", "SubscriptionRow", "read_only", "subscriptions", "summary"]
+
+
+class OverviewError(Exception):
+    """The database cannot be read (missing, not serialbot's, or from a newer serialbot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    guild_id: int
+    channel_id: int
+    slug: str
+    next_part: int
+    part_count: int | None
+    next_due: datetime | None
+    state: str  # "active", "paused" or "finished"
+    reason: str | None
+    retries: int
+    schedule: str
+    timezone: str
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the database at ``path``, checked to be one this serialbot
+    understands."""
+    if not path.is_file():
+        raise OverviewError(f"{path}: no database there yet (`serialbot run` creates it)")
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as error:
+        raise OverviewError(f"{path}: cannot be opened: {error}") from None
+    try:
+        db.row_factory = sqlite3.Row
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise OverviewError(f"{path} is not a serialbot database: {error}") from None
+        if version > SCHEMA_VERSION:
+            raise OverviewError(newer_schema_message(path, version, SCHEMA_VERSION))
+        if version == 0:
+            raise OverviewError(f"{path} is not a serialbot database (it has no tables of ours)")
+        yield db
+    finally:
+        db.close()
+
+
+def _state(row: sqlite3.Row) -> str:
+    if row["completed_at"] is not None:
+        return "finished"
+    return "paused" if row["paused"] else "active"
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _ts(moment: datetime) -> str:
+    # As the store writes times: fixed-width UTC text, so comparing text compares times.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def subscriptions(db: sqlite3.Connection) -> list[SubscriptionRow]:
+    """Every subscription, by server and channel."""
+    rows = db.execute("SELECT * FROM subscriptions ORDER BY guild_id, channel_id").fetchall()
+    return [
+        SubscriptionRow(
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            slug=row["slug"],
+            next_part=row["next_part"],
+            part_count=row["part_count"] if "part_count" in row.keys() else None,  # noqa: SIM118
+            next_due=_when(row["next_due"]),
+            state=_state(row),
+            reason=row["pause_reason"] if row["paused"] else None,
+            retries=row["retry_count"],
+            schedule=row["schedule"],
+            timezone=row["timezone"],
+        )
+        for row in rows
+    ]
+
+
+def summary(db: sqlite3.Connection, now: datetime) -> DatabaseSummary:
+    """Serials by state, paused ones by reason, and what is due but not yet posted."""
+    serials = dict(
+        db.execute(
+            "SELECT CASE WHEN completed_at IS NOT NULL THEN 'finished' "
+            "WHEN paused THEN 'paused' ELSE 'active' END AS state, COUNT(*) "
+            "FROM subscriptions GROUP BY state"
+        ).fetchall()
+    )
+    paused = dict(
+        db.execute(
+            "SELECT COALESCE(pause_reason, ''), COUNT(*) FROM subscriptions "
+            "WHERE paused = 1 AND completed_at IS NULL GROUP BY 1"
+        ).fetchall()
+    )
+    # The same condition as the store's due index, so this reads due rows only.
+    due, oldest = db.execute(
+        "SELECT COUNT(*), MIN(next_due) FROM subscriptions "
+        "WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?",
+        (_ts(now),),
+    ).fetchone()
+    waited = (now - _when(oldest)).total_seconds() if oldest is not None else 0.0
+    return DatabaseSummary(
+        serials=serials, paused=paused, due=due, oldest_due_seconds=max(0.0, waited)
+    )
+
+
+def summary_of(path: Path) -> DatabaseSummary:
+    """``summary`` on a connection of its own, for a metrics scrape (any thread)."""
+    with read_only(path) as db:
+        return summary(db, datetime.now(UTC))
