@@ -195,3 +195,22 @@ async def test_status_and_backup_say_so_when_there_is_no_database_yet(tmp_path: 
     code, _, err = await serialbot("backup", str(tmp_path), "--config", str(config))
     assert code == 2 and "no database there yet" in err
     assert await asyncio.to_thread(os.listdir, tmp_path) == ["serialbot.yaml"]
+
+
+async def test_a_metrics_port_already_taken_stops_run_with_the_key_and_the_reason(
+    discord_double: DiscordDouble, tmp_path: Path
+) -> None:
+    write_story(stories_folder(tmp_path), "lighthouse", lighthouse_paragraphs(), title="Lighthouse")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        config = write_config(tmp_path, discord_double, metrics={"port": port})
+        bot = BotProcess(discord_double, config, tmp_path / "bot.log", SPEED)
+        await bot.start()
+        assert await bot.wait(30) == 2
+    assert (
+        f"serialbot: {config}: metrics.port: cannot listen on 127.0.0.1:{port} "
+        "(address already in use); choose a free port, or null to turn it off"
+    ) in bot.output()
+    assert "Traceback" not in bot.output()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+
+
+class EndpointError(Exception):
+    """The endpoint cannot listen (the port is taken, say)."""
 
 
 class Endpoint:
@@ -57,10 +62,14 @@ class Endpoint:
         await runner.setup()
         try:
             await web.TCPSite(runner, HOST, self._port).start()
-        except OSError:
+        except OSError as error:
             await runner.cleanup()
             metrics.disable()
-            raise
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise EndpointError(
+                f"metrics.port: cannot listen on {HOST}:{self._port} ({reason.lower()}); "
+                "choose a free port, or null to turn it off"
+            ) from None
         self._runner = runner
         log.info("metrics on http://%s:%d/metrics, health on /healthz", HOST, self.port)
 

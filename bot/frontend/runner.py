@@ -23,6 +23,7 @@ import discord
 
 from bot.config import Config, ConfigError, load_config
 from bot.frontend.client import SerialBot
+from bot.frontend.endpoint import EndpointError
 from bot.library import Library
 from bot.logs import JsonFormatter
 from bot.storage import StoreUnavailable, describe_database, open_store
@@ -129,6 +130,8 @@ async def run(config: Config, token: str) -> int:
                 )
             except discord.PrivilegedIntentsRequired:
                 return _fail("Discord refused the gateway intents requested", 1)
+            except EndpointError as error:
+                return _fail(f"{config.source or 'the configuration'}: {error}", 2)
             except discord.ConnectionClosed as error:
                 if error.code != _SHARDING_REQUIRED:
                     raise
