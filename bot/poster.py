@@ -18,6 +18,8 @@ class Destination:
     guild_id: int
     channel_id: int
     thread_archive_minutes: int | None = None
+    # Who subscribed the channel: told directly when the server has no better place for a notice.
+    admin_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ from bot.limits import (
 from bot.poster import PostError
 from bot.render import render_part, status_bar
 from bot.schedule import EXAMPLES, ScheduleError
-from bot.scheduler import AlreadySubscribed, SerialError
+from bot.scheduler import AlreadySubscribed, SerialError, unwritable_status
 from bot.storage import StoreUnavailable
 from bot.store import CATCH_UP_POLICIES, CatchUp, Subscription
 
@@ -246,6 +246,9 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
             text = f"`{error.value}` is not a valid choice there; pick one from the list."
         elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You cannot use that command here."
+        elif (problem := interaction.client.store.write_problem) is not None:
+            # The store logged why, once; the member hears what it means for them.
+            text = unwritable_status(problem)
         else:
             log.error("/%s failed", _command_name(interaction), exc_info=cause)
             text = "Sorry, something went wrong on our side. It has been logged; try again soon."
@@ -648,6 +651,8 @@ def _status_text(status: ChannelStatus) -> str:
         if status.finish_estimate is not None:
             lines.append(f"Expected to finish: {format_dt(status.finish_estimate, 'D')}")
     lines.append(f"Schedule: `{sub.schedule}` ({sub.timezone})")
+    if status.write_problem is not None:
+        lines.append(unwritable_status(status.write_problem))
     return "\n".join(lines)
 
 

@@ -36,6 +36,7 @@ import discord
 
 from bot.frontend import permissions
 from bot.frontend.pacing import RestPaused
+from bot.limits import ARCHIVE_MINUTES, MESSAGE_LIMIT, shorten
 from bot.poster import (
     ChannelGone,
     Delivered,
@@ -58,8 +59,8 @@ NONCE_MAX = 25
 # Discord keeps nonces for "a few minutes"; a forum post (which cannot carry a nonce) found
 # within this window is taken to be our own earlier attempt at the same part.
 REPEAT_WINDOW = timedelta(minutes=2)
-ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
-MESSAGE_MAX = 2000
+ARCHIVE_DURATIONS = ARCHIVE_MINUTES
+MESSAGE_MAX = MESSAGE_LIMIT
 # How far back a repeated post looks for what an earlier attempt posted. The look stops at the
 # bot's last installment opening, which is nearly always on the first page of 100.
 HISTORY_SCAN = 500
@@ -216,8 +217,9 @@ class DiscordPoster:
 
     async def post_notice(self, destination: Destination, text: str) -> None:
         """Say it in the channel; where that is impossible (a forum, lost permissions, a deleted
-        channel) fall back to the server's system channel."""
-        text = text[:MESSAGE_MAX]
+        channel) fall back to the server's system channel, and without one (or when that fails
+        too) to a direct message to the admin who subscribed the channel."""
+        text = shorten(text, MESSAGE_MAX)
         first_error: PostError | None = None
         try:
             channel = await self._channel(destination.channel_id)
@@ -227,12 +229,24 @@ class DiscordPoster:
                 return
         except PostError as error:
             first_error = error
+        about = f"About <#{destination.channel_id}>: {text}"
         guild = self._client.get_guild(destination.guild_id)
         fallback = guild.system_channel if guild is not None else None
-        if fallback is None or fallback.id == destination.channel_id:
+        if fallback is not None and fallback.id != destination.channel_id:
+            try:
+                with self._translate(fallback):
+                    await fallback.send(shorten(about, MESSAGE_MAX))
+                return
+            except PostError as error:
+                first_error = first_error or error
+        if destination.admin_id is None:
             raise first_error or PostForbidden("no channel to send a notice to")
-        with self._translate(fallback):
-            await fallback.send(f"About <#{destination.channel_id}>: {text}"[:MESSAGE_MAX])
+        where = f" in {guild.name}" if guild is not None else ""
+        direct = shorten(f"About <#{destination.channel_id}>{where}: {text}", MESSAGE_MAX)
+        admin_id = destination.admin_id
+        with self._translate(None):
+            admin = self._client.get_user(admin_id) or await self._client.fetch_user(admin_id)
+            await admin.send(direct)
 
     async def _channel(self, channel_id: int) -> PostableChannel:
         if self._client.is_closed():

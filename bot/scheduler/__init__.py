@@ -26,7 +26,7 @@ catch-up and part numbering across revisions), ``_answers`` (results and their w
 """
 
 from bot.schedule import ScheduleError
-from bot.scheduler._answers import ChannelStatus, NextOutcome
+from bot.scheduler._answers import ChannelStatus, NextOutcome, unwritable_status
 from bot.scheduler._commands import THREAD_ARCHIVE_MINUTES, Scheduler
 from bot.scheduler._delivery import delivery_nonce
 from bot.scheduler._errors import (
@@ -52,4 +52,5 @@ __all__ = [
     "SerialSource",
     "UnknownStory",
     "delivery_nonce",
+    "unwritable_status",
 ]

@@ -105,6 +105,8 @@ class ChannelStatus:
     next_part: int
     next_due: datetime | None
     finish_estimate: datetime | None
+    # Why the bot cannot save progress (writes to its database fail), if it cannot.
+    write_problem: str | None = None
 
 
 DeliveryKind = Literal["posted", "retry", "delayed", "paused", "finished", "skipped"]
@@ -119,6 +121,17 @@ class DeliveryResult:
     part: int | None = None
     reason: str | None = None
     retry_at: datetime | None = None
+
+
+UNWRITABLE_NOTICE = (
+    "I cannot save my progress right now (the bot's database cannot be written), so no parts "
+    "are posted until it can; the bot's operator can see why in its log. Parts that come due "
+    "meanwhile follow once it is fixed."
+)
+
+
+def unwritable_status(problem: str) -> str:
+    return f"⚠ Posting is on hold: the bot's database cannot be written ({shorten(problem, 200)})."
 
 
 def paused_notice(title: str, reason: str) -> str:

@@ -336,6 +336,7 @@ class Scheduler:
             next_part=next_part,
             next_due=next_due,
             finish_estimate=finish,
+            write_problem=self._store.write_problem,
         )
 
     async def posted_part(self, channel_id: int, part: int) -> Delivery | None:

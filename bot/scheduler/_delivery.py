@@ -26,6 +26,7 @@ from bot.poster import (
 )
 from bot.schedule import ScheduleError
 from bot.scheduler._answers import (
+    UNWRITABLE_NOTICE,
     DeliveryResult,
     back_notice,
     edited_notice,
@@ -72,7 +73,9 @@ def _shard_note(shards: ShardSet | None, guild_id: int) -> str:
 
 
 def destination(sub: Subscription) -> Destination:
-    return Destination(sub.guild_id, sub.channel_id, sub.thread_archive_minutes)
+    return Destination(
+        sub.guild_id, sub.channel_id, sub.thread_archive_minutes, admin_id=sub.subscribed_by
+    )
 
 
 class Courier:
@@ -104,6 +107,8 @@ class Courier:
         # Set when the platform told the whole bot to wait (rate limited, banned): no channel
         # posts before then, and every due channel keeps its place in the queue.
         self._held_until: datetime | None = None
+        # Servers told that the database cannot be written, since it last could.
+        self._told_unwritable: set[int] = set()
 
     def held(self) -> datetime | None:
         """Until when every post waits, if the platform asked the bot to; else ``None``."""
@@ -403,6 +408,17 @@ class Courier:
             await self._notify(updated, text)
         await revisions.forget_unused()
         return updated, view
+
+    async def tell_unwritable(self, channel_id: int) -> None:
+        """The database stopped taking writes: each server waiting on it is told once."""
+        sub = await self._store.subscription(channel_id)
+        if sub is None or sub.guild_id in self._told_unwritable:
+            return
+        self._told_unwritable.add(sub.guild_id)
+        await self._notify(sub, UNWRITABLE_NOTICE)
+
+    def writable_again(self) -> None:
+        self._told_unwritable.clear()
 
     async def _notify(self, sub: Subscription, text: str) -> None:
         """Best effort: a notice that cannot be posted is logged, never a reason to stop."""

@@ -189,12 +189,28 @@ class Loop:
             failures = self._failures.get(channel_id, 0) + 1
             self._failures[channel_id] = failures
             delay = self._settings.backoff(failures)
-            log.exception(
-                "Posting to channel %s failed unexpectedly; trying again in %s", channel_id, delay
-            )
             until = self._clock.now() + delay
             self._holdoff[channel_id] = until
+            if self._store.write_problem is None:
+                log.exception(
+                    "Posting to channel %s failed unexpectedly; trying again in %s",
+                    channel_id,
+                    delay,
+                )
+                return until
+            # The store has said why, once; a traceback per channel and hour would bury it.
+            log.warning(
+                "Channel %s waits: the database cannot be written; trying again in %s",
+                channel_id,
+                delay,
+            )
+            try:
+                await self._courier.tell_unwritable(channel_id)
+            except Exception:
+                log.exception("Could not tell channel %s that posting is on hold", channel_id)
             return until
+        if self._store.write_problem is None:
+            self._courier.writable_again()
         self._failures.pop(channel_id, None)
         if result.reason == CLAIMED_ELSEWHERE:
             # Look again later: the other process posts it, or its claim runs out.
