@@ -714,6 +714,11 @@ def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=n, value=n) for n in matches[:AUTOCOMPLETE_MAX]]
 
 
+# What a story file says about the work (fandom, relationships, characters...), as much as fits.
+_DETAILS_SHOWN = 3
+_DETAIL_SHOWN = 200
+
+
 def _library_embed(serials: list[Serial]) -> discord.Embed:
     embed = discord.Embed(title="Stories", colour=discord.Colour.blurple())
     if not serials:
@@ -733,6 +738,8 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
         )
         if meta.content_notes:
             value += "\nContent notes: " + escape_markdown(", ".join(meta.content_notes))
+        for label, detail in meta.details[:_DETAILS_SHOWN]:
+            value += f"\n{label}: " + escape_markdown(shorten(detail, _DETAIL_SHOWN))
         value = shorten(value, EMBED_FIELD_VALUE_LIMIT)
         if shown == EMBED_FIELDS_MAX or len(name) + len(value) > budget:
             break
