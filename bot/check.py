@@ -204,6 +204,7 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         words_per_part=config.words_per_part,
         tolerance=config.tolerance,
         max_bytes=config.max_story_bytes,
+        author_notes=config.author_notes,
     )
     problems.extend(_story_problem(p) for p in library.problems)
     stories = len(library)

@@ -150,6 +150,9 @@ class Config:
     words_per_part: int = 1200
     tolerance: float = 0.35
     max_story_mb: int = 64
+    # Post an Archive of Our Own work's notes (marked as the author's) with its chapters; a
+    # story's sidecar may say otherwise.
+    author_notes: bool = True
     default_schedule: str = "daily 18:00"
     default_timezone: str = "UTC"
     threads: ThreadSettings = field(default_factory=ThreadSettings)
@@ -449,6 +452,7 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "words_per_part": ("words_per_part", _integer(20, 50_000, " words")),
     "tolerance": ("tolerance", _fraction),
     "max_story_mb": ("max_story_mb", _integer(1, 1024, " MB")),
+    "author_notes": ("author_notes", _flag),
     "schedule.default": ("default_schedule", _schedule),
     "schedule.timezone": ("default_timezone", _timezone),
     "threads.enabled": ("threads.enabled", _flag),

@@ -410,6 +410,7 @@ def _choose_story(config: Config, story: str | None) -> tuple[Library, Serial, b
         words_per_part=config.words_per_part,
         tolerance=config.tolerance,
         max_bytes=config.max_story_bytes,
+        author_notes=config.author_notes,
     )
     slug = story.strip().lower() if story is not None else DEFAULT_STORY
     serial = library.get(slug)

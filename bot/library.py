@@ -87,11 +87,12 @@ def slug_for(path: Path) -> str:
     return slug or "story"
 
 
-def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES) -> Story:
-    """Load one story file with its metadata. Raises StoryError for a file that cannot be used."""
+def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES, author_notes: bool = True) -> Story:
+    """Load one story file with its metadata. Raises StoryError for a file that cannot be used.
+    ``author_notes`` says whether a work's notes are posted, unless its sidecar says."""
     path = Path(path)
     if path.suffix.lower() in loaders.MARKUP_SUFFIXES:
-        return _load_markup(path, max_bytes)
+        return _load_markup(path, max_bytes, author_notes)
     raw, source = _read_text(path, max_bytes)
     front, body = split_front_matter(path, raw)
     fields: dict[str, Any] = {}
@@ -147,7 +148,7 @@ def story_from_text(
     )
 
 
-def _load_markup(path: Path, max_bytes: int) -> Story:
+def _load_markup(path: Path, max_bytes: int, author_notes: bool) -> Story:
     """An HTML page or EPUB: the metadata it states, then the sidecar's, which wins."""
     document = loaders.load_markup(path, max_bytes)
     details = document.fields.pop("details", [])
@@ -159,7 +160,8 @@ def _load_markup(path: Path, max_bytes: int) -> Story:
     if sidecar is not None:
         sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
         fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
-    text, paragraphs = build(document.blocks or [], notes=fields.get("author_notes", True))
+    notes = fields.get("author_notes", author_notes)
+    text, paragraphs = build(document.blocks or [], notes=notes)
     if not paragraphs:
         raise StoryError(path, "no paragraphs of text (only headings, images or markup)")
     fields["details"] = details
@@ -214,6 +216,7 @@ class Library:
         words_per_part: int = DEFAULT_WORDS_PER_PART,
         tolerance: float = DEFAULT_TOLERANCE,
         max_bytes: int = MAX_STORY_BYTES,
+        author_notes: bool = True,
     ) -> None:
         self.folder = folder
         self.serials = serials
@@ -221,6 +224,7 @@ class Library:
         self.words_per_part = words_per_part
         self.tolerance = tolerance
         self.max_bytes = max_bytes
+        self.author_notes = author_notes
 
     @classmethod
     def load(
@@ -230,12 +234,14 @@ class Library:
         words_per_part: int = DEFAULT_WORDS_PER_PART,
         tolerance: float = DEFAULT_TOLERANCE,
         max_bytes: int = MAX_STORY_BYTES,
+        author_notes: bool = True,
     ) -> Library:
         folder = Path(folder)
-        settings = {
+        settings: dict[str, Any] = {
             "words_per_part": words_per_part,
             "tolerance": tolerance,
             "max_bytes": max_bytes,
+            "author_notes": author_notes,
         }
         if not folder.is_dir():
             problem = StoryError(folder, "stories folder not found")
@@ -252,7 +258,7 @@ class Library:
         for path in files:
             try:
                 refuse_outside(path, folder)
-                story = load_story(path, max_bytes=max_bytes)
+                story = load_story(path, max_bytes=max_bytes, author_notes=author_notes)
                 if story.slug in loaded:
                     other = loaded[story.slug].story.path.name
                     raise StoryError(path, f"slug '{story.slug}' is already used by {other}")
@@ -274,6 +280,7 @@ class Library:
             words_per_part=self.words_per_part,
             tolerance=self.tolerance,
             max_bytes=self.max_bytes,
+            author_notes=self.author_notes,
         )
 
     def get(self, slug: str) -> Serial | None:

@@ -19,6 +19,7 @@ EVERY_KEY = {
     "words_per_part",
     "tolerance",
     "max_story_mb",
+    "author_notes",
     "schedule.default",
     "schedule.timezone",
     "threads.enabled",

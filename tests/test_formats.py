@@ -101,6 +101,16 @@ def test_author_notes_are_marked_and_a_sidecar_can_leave_them_out(tmp_path: Path
     assert without[-1] == "He nodded."
 
 
+def test_the_configuration_can_leave_every_work_s_notes_out(tmp_path: Path, work: Work):
+    (tmp_path / "beeches.html").write_text(work.html_download(), encoding="utf-8")
+    library = Library.load(tmp_path, author_notes=False)
+    pieces = [p for part in library.serials["beeches"].parts for p in part.paragraphs]
+    assert not any("Author's" in p for p in pieces)
+    (tmp_path / "beeches.yaml").write_text("author_notes: true\n", encoding="utf-8")
+    pieces = [p for part in library.reload().serials["beeches"].parts for p in part.paragraphs]
+    assert "Author's end notes" in pieces
+
+
 @pytest.mark.parametrize(
     ("rating", "expected"),
     [

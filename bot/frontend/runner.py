@@ -78,6 +78,7 @@ def _load_library(config: Config) -> Library:
         words_per_part=config.words_per_part,
         tolerance=config.tolerance,
         max_bytes=config.max_story_bytes,
+        author_notes=config.author_notes,
     )
     log.info(
         "library: %d stories from %s (%d could not be loaded)",
