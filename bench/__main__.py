@@ -14,11 +14,21 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import Figure, burst, interactions, memory, posting, render_report, scheduling, splitting
+from bench import (
+    Figure,
+    burst,
+    interactions,
+    memory,
+    posting,
+    render_report,
+    scheduling,
+    splitting,
+    stores,
+)
 from bench.machine import describe
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-NAMES = ("splitting", "scheduling", "posting", "interactions", "burst", "memory")
+NAMES = ("splitting", "scheduling", "posting", "interactions", "burst", "memory", "stores")
 
 
 def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
@@ -38,6 +48,7 @@ def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
         ),
         "burst": lambda: burst.run(burst.QUICK_INTERACTIONS if quick else burst.FULL_INTERACTIONS),
         "memory": lambda: memory.run(sizes[-1], database=database if database.is_file() else None),
+        "stores": lambda: stores.run(stores.QUICK_SIZE if quick else stores.SIZE),
     }
 
 
