@@ -11,8 +11,6 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from bot.clock import ManualClock
 from bot.pgstore import PostgresStore
 from bot.scheduler import Scheduler, SchedulerSettings
@@ -130,6 +128,7 @@ async def test_processes_share_one_request_rate(postgres_url: str) -> None:
     finally:
         for store in stores:
             await store.close()
-    assert alone == pytest.approx(29 / rate, abs=0.15)
+    # Together never faster than the one rate allows (not twice it)...
     assert together >= 59 / rate - 0.02
-    assert together == pytest.approx(59 / rate, abs=0.2)
+    # ...and one process alone is not held to half of it.
+    assert 29 / rate - 0.02 <= alone < 0.75 * together
