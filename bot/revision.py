@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
@@ -30,6 +32,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 # Below this many words on both sides, a changed stretch is compared word by word without
 # difflib's "popular word" shortcut, which only pays off (and only guesses) on long stretches.
 _EXACT_WORDS = 5_000
+# Long changed stretches sharing less than this share of the shorter one's words are taken as
+# rewritten whole.
+_WORTH = 0.5
 # A stretch of unchanged paragraphs shorter than the changes around it may be a paragraph that
 # moved across them; comparing the whole stretch word by word lets the longer run win.
 _MERGE_LIMIT = 50_000
@@ -235,10 +240,14 @@ def align(old: str, new: str) -> Alignment:
             if i1 != i2 or j1 != j2:
                 _append(opcodes, ("delete" if j1 == j2 else "insert", i1, i2, j1, j2))
         else:
+            old_words, new_words = before.tokens[i1:i2], after.tokens[j1:j2]
             exact = max(i2 - i1, j2 - j1) <= _EXACT_WORDS
-            words = SequenceMatcher(
-                None, before.tokens[i1:i2], after.tokens[j1:j2], autojunk=not exact
-            )
+            if min(i2 - i1, j2 - j1) > _EXACT_WORDS and _shared(old_words, new_words) < _WORTH:
+                # Long stretches on both sides with few words in common: a rewrite, which
+                # comparing word by word would take long to find next to nothing in.
+                _append(opcodes, ("replace", i1, i2, j1, j2))
+                continue
+            words = SequenceMatcher(None, old_words, new_words, autojunk=not exact)
             for op, a1, a2, b1, b2 in words.get_opcodes():
                 _append(opcodes, (op, i1 + a1, i1 + a2, j1 + b1, j1 + b2))  # type: ignore[arg-type]
     # Text before the first paragraph or after the last has no words, so the ops cover both.
@@ -250,6 +259,12 @@ def align(old: str, new: str) -> Alignment:
         opcodes=tuple(opcodes),
         moved=_moved(opcodes, before, after),
     )
+
+
+def _shared(old: Sequence[str], new: Sequence[str]) -> float:
+    """The share of the shorter sequence's words that the other has too (as a multiset)."""
+    common = sum((Counter(old) & Counter(new)).values())
+    return common / max(1, min(len(old), len(new)))
 
 
 def _word_range(words: _Words, first: int, end: int) -> tuple[int, int]:
