@@ -152,6 +152,16 @@ class Alignment:
         index = self.counterpart(read)
         return self.new_starts[index] if index < len(self.new_starts) else self.new_length
 
+    def start_of(self, old_position: int) -> int:
+        """Where the word that began at ``old_position`` now begins, when it is unchanged;
+        otherwise ``position``. For the start of a passage rather than a reading point: text
+        added just before the passage stays out of it."""
+        read = bisect.bisect_left(self.old_starts, old_position)
+        for tag, i1, i2, j1, _ in self.opcodes:
+            if tag == "equal" and i1 <= read < i2:
+                return self.new_starts[j1 + read - i1]
+        return self.position(old_position)
+
     def change(self, old_position: int) -> Change:
         """What the edit did before and after the reading point at ``old_position``."""
         read = bisect.bisect_left(self.old_starts, old_position)

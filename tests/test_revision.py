@@ -343,3 +343,11 @@ def test_the_text_around_the_reading_point_rewritten_is_too_weak_to_place_a_read
 def test_an_empty_old_text_continues_from_the_start() -> None:
     assert align("", "a b").position(0) == 0
     assert align("a b", "").position(3) == 0
+
+
+def test_a_passage_keeps_its_start_when_text_is_added_just_before_it() -> None:
+    old = "One two.\n\nThree four."
+    new = "Foreword.\n\nOne two.\n\nThree four."
+    alignment = align(old, new)
+    assert alignment.start_of(0) == new.index("One")
+    assert alignment.position(0) == 0  # a reader at the very start gets the foreword too

@@ -122,7 +122,9 @@ class Revisions:
         cuts: tuple[int, ...] | None = None
         if received:
             # Keep the received parts' numbers: their starts in the new text, then the place.
-            cuts = carried([moved(s) for s in starts], place, received)
+            if alignment is not None:
+                starts = [alignment.start_of(s) for s in starts]
+            cuts = carried(starts, place, received)
             parts = serial.parts
             if received < len(parts) and parts[received].start == place:
                 # The story's own part follows the channel's place: its own numbering holds.
