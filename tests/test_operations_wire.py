@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import MetricsSettings
+from bot.storage import StoreUnavailable
 from tests.discord_double import DiscordDouble
 from tests.frontend_harness import (
     Harness,
@@ -138,3 +139,17 @@ async def wait_for_health(harness: Harness, wanted: int) -> tuple[int, str]:
         if status == wanted or asyncio.get_running_loop().time() > deadline:
             return status, text
         await asyncio.sleep(0.05)
+
+
+async def test_a_command_that_cannot_reach_the_database_is_counted_as_a_database_error(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(channel_id: int) -> None:
+        raise StoreUnavailable("connection refused")
+
+    monkeypatch.setattr(harness.bot.scheduler, "status", unreachable)
+    record = await harness.invoke("serial status")
+    reply = await record.reply()
+    assert "cannot reach its database" in reply.content
+    samples = await scrape(harness)
+    assert samples[("serialbot_database_errors_total", (("operation", "command"),))] == 1

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import metrics
 from bot.clock import ManualClock
 from bot.poster import ChannelGone, PostForbidden, PostTransient
 from bot.schedule import ScheduleError
@@ -580,12 +581,16 @@ async def test_the_loop_survives_a_failing_database_call(
         return await real_due(*args, **kwargs)
 
     monkeypatch.setattr(bench.store, "due", flaky_due)
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with metrics.collecting() as counted, caplog.at_level(logging.ERROR, logger="bot.scheduler"):
         bench.clock.set(datetime(2024, 3, 25, 17, tzinfo=UTC))
         for _ in range(50):
             await asyncio.sleep(0)
         assert "disk hiccup" in caplog.text
         await bench.run_until(datetime(2024, 3, 25, 18, tzinfo=UTC))
+        errors = counted.registry.get_sample_value(
+            "serialbot_database_errors_total", {"operation": "scheduler"}
+        )
+    assert errors == 1
     assert bench.scheduler.running
     assert bench.poster.parts(1) == [1]
 

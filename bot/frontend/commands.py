@@ -25,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.utils import escape_markdown, format_dt
 
-from bot import pacing
+from bot import metrics, pacing
 from bot.frontend import permissions
 from bot.limits import (
     AUTHOR_SHOWN,
@@ -228,6 +228,7 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
         if isinstance(cause, SerialError | ScheduleError | OptionOutOfBounds):
             text = str(cause)
         elif isinstance(cause, StoreUnavailable):
+            metrics.database_error("command")
             log.warning("/%s: the database cannot be reached", _command_name(interaction))
             text = (
                 "The bot cannot reach its database just now, so it can neither post nor change "

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sqlite3
 import time
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.clock import Clock
 from bot.scheduler._claims import CLAIMED_ELSEWHERE
 from bot.scheduler._delivery import Courier
 from bot.scheduler._settings import SchedulerSettings
 from bot.scheduler._timing import PAGE
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +109,11 @@ class Loop:
                 self._wake_event.clear()
                 until = await self._dispatch_due()
                 failures = 0
-            except Exception:
+            except Exception as error:
                 failures += 1
+                if isinstance(error, StoreError | sqlite3.Error | OSError):
+                    # What is due is all the loop reads: its failures are the database's.
+                    metrics.database_error("scheduler")
                 delay = min(_LOOP_RETRY * 2 ** min(failures - 1, 10), _LOOP_RETRY_MAX)
                 log.exception(
                     "The scheduler loop failed (%s in a row); trying again in %s", failures, delay
