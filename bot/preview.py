@@ -79,7 +79,8 @@ def render(story: Story, parts: tuple[Part, ...], target: int) -> list[str]:
         lines.append(f"Warning: {warning}")
     for aside in story.asides:
         shown = [line for line in story.text[aside.start : aside.end].split("\n") if line.strip()]
-        lines += ["", f"Left out ({aside.kind}, {len(shown)} lines, not posted):"]
+        count = f"{len(shown)} line{'s' if len(shown) != 1 else ''}"
+        lines += ["", f"Left out ({aside.kind}, {count}, not posted):"]
         lines += [f"  | {line.strip()}" for line in shown[:_ASIDE_LINES]]
         if len(shown) > _ASIDE_LINES:
             lines.append("  | …")

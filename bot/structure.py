@@ -18,6 +18,7 @@ from bot.headings import (
     TITLE_MAX_WORDS,
     UNDERLINE,
     ends_with_punctuation,
+    fold_title,
     heading_kind,
     is_marker,
 )
@@ -103,6 +104,8 @@ class Structure(FrontMatter):
         counts = Counter(gap for _, _, gap in units[1:])
         baseline = min(counts, key=lambda g: (-counts[g], g)) if counts else 1
         wide = max(baseline + 1, 2 * baseline)
+        self._half_title = fold_title(title or self.title or "") or None
+        self._chapters_seen = False
         self._classify(text, units, wide)
         self._back_matter(text)
 
@@ -178,8 +181,13 @@ class Structure(FrontMatter):
                     continue
                 if kind == "skip":
                     continue
+                if kind == "half title":
+                    # The title again before the first chapter, as printed books repeat it.
+                    self.asides.append(Aside("half title", start, start + len(stripped)))
+                    continue
                 e = start + len(stripped)
             heading = kind is not None
+            self._chapters_seen = self._chapters_seen or kind in ("chapter", "major")
             dialogue = not heading and not subtitle and stripped[0] in DIALOGUE_OPENERS
             if kind in ("chapter", "major"):
                 kind_before = Break.CHAPTER
@@ -231,6 +239,8 @@ class Structure(FrontMatter):
                 return None
             if stripped[0] == "[" and headings.ILLUSTRATION.fullmatch(stripped):
                 return "skip", False, stripped
+            if not self._chapters_seen and fold_title(stripped) == self._half_title:
+                return "half title", False, stripped
             kind = heading_kind(stripped)
             if kind is None and self._contents and headings.fold(stripped) in self._contents:
                 kind = "chapter"

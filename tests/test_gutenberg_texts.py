@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import preview
 from bot.library import load_story, make_serial
 from bot.render import render_part
 from bot.story import Break, Serial, Story
@@ -95,7 +96,7 @@ EXPECTED = {
         27,
         ("CHAPTER I", "CHAPTER II", "CHAPTER III"),
         4,
-        ("title page", "contents", "back matter"),
+        ("title page", "contents", "half title", "back matter"),
     ),
     "dubliners_2814-0.txt": Expected(
         "5d85658e92cee01590bf72905717947939fdae74650a5962db861d24f643cd58",
@@ -308,3 +309,15 @@ def test_a_part_never_straddles_a_chapter_it_could_have_ended_at():
         for start in inside:
             before = sum(p.words for p in found.paragraphs if part.start <= p.start < start)
             assert before < 780, (part.index, before)
+
+
+def test_preview_shows_what_is_left_out_and_the_kept_lines():
+    cut = serial("dracula_pg345.txt")
+    shown = "\n".join(preview.render(cut.story, cut.parts, 1200))
+    assert "Left out (contents, 28 lines, not posted):" in shown
+    assert "  | CHAPTER I. Jonathan Harker’s Journal" in shown
+    assert "Left out (back matter, " in shown
+    assert "  | _There’s More to Follow!_" in shown
+    raven = serial("the-raven_pg1065.txt")
+    shown = "\n".join(preview.render(raven.story, raven.parts, 1200))
+    assert "weak and weary,\nOver many a quaint" in shown
