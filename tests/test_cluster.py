@@ -132,3 +132,24 @@ async def test_processes_share_one_request_rate(postgres_url: str) -> None:
     assert together >= 59 / rate - 0.02
     # ...and one process alone is not held to half of it.
     assert 29 / rate - 0.02 <= alone < 0.75 * together
+
+
+async def test_next_in_a_channel_another_process_is_posting_to_says_so(postgres_url: str) -> None:
+    clock = ManualClock(START)
+    library = FakeLibrary(make_serial(parts=3))
+    [(store, poster, scheduler)] = await _schedulers(postgres_url, 1, clock, library)
+    try:
+        await scheduler.subscribe(
+            guild_id=5, channel_id=1, slug="tale", schedule="daily 18:00", subscribed_by=7
+        )
+        await scheduler.start()
+        assert await store.claim(1, "other", now=time.time(), until=time.time() + 30)
+        outcome = await scheduler.request_next(1, member_id=42)
+        assert outcome.posted is None
+        assert outcome.refused == "A part is being posted here right now; ask again in a minute."
+        assert poster.of("part") == []
+        await store.release_claim(1, "other")
+        assert (await scheduler.request_next(1, member_id=42)).posted == 1
+    finally:
+        await scheduler.stop()
+        await store.close()
