@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             default=None,
             help=(
-                f"YAML configuration file (default: {CONFIG_NAME} or config/{CONFIG_NAME} here "
+                f"YAML configuration file (default: {CONFIG_NAME} here "
                 "if there is one, else the built-in defaults)"
             ),
         )

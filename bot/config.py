@@ -38,7 +38,9 @@ from bot.logs import LOG_FORMATS
 log = logging.getLogger(__name__)
 
 # Looked for in the working directory when no --config is given, in this order.
-DEFAULT_PATHS = (Path(CONFIG_NAME), Path("config") / CONFIG_NAME)
+# Only the working directory's own file: a clone's config/serialbot.yaml is the reference copy that
+# ships in the package, not a configuration of this install.
+DEFAULT_PATHS = (Path(CONFIG_NAME),)
 ENV_DATABASE = "SERIALBOT_DATABASE"
 ENV_GUILD = "SERIALBOT_GUILD"
 ENV_SHARD_COUNT = "SERIALBOT_SHARD_COUNT"

@@ -87,15 +87,14 @@ def test_without_a_file_the_bundled_stories_and_the_user_data_folder_are_used(
     assert (config.concurrency, config.commands.sync_guild, config.log_level) == (4, None, "INFO")
 
 
-def test_without_a_path_the_file_here_then_in_the_config_folder_is_used(
+def test_without_a_path_the_file_here_is_used_and_the_reference_copy_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "config").mkdir()
     write(tmp_path / "config", "concurrency: 9\n")
     monkeypatch.chdir(tmp_path)
     config = load_config(None, environ=NO_ENV)
-    assert config.concurrency == 9
-    assert config.source == Path("config/serialbot.yaml")
+    assert (config.concurrency, config.source) == (4, None)
     write(tmp_path, "concurrency: 7\n")
     config = load_config(None, environ=NO_ENV)
     assert config.concurrency == 7
