@@ -37,7 +37,7 @@ async def test_a_story_replaced_by_another_text_pauses_and_asks_an_admin(bench: 
 
     assert bench.poster.parts(1) == [1, 2]  # nothing posted on a guess
     sub = await bench.scheduler.subscription(1)
-    assert sub is not None and sub.paused
+    assert sub is not None and sub.paused and sub.pause_cause == "edit"
     assert sub.pause_reason is not None
     assert sub.pause_reason.startswith("it was edited and ")
     assert sub.pause_reason.endswith(

@@ -646,7 +646,10 @@ def _status_text(status: ChannelStatus) -> str:
         return "\n".join(lines)
     if sub.paused:
         reason = escape_markdown(shorten(sub.pause_reason or "by an admin", REASON_MAX))
-        lines.append(f"Paused: {reason}. An admin can continue with `/serial resume`.")
+        if sub.pause_cause == "edit":  # resuming would find no place either
+            lines.append(f"Paused: {reason}. An admin can choose where with `/serial jump`.")
+        else:
+            lines.append(f"Paused: {reason}. An admin can continue with `/serial resume`.")
     elif started:
         lines.append(f"Next: Part {status.next_part}, {_when(status.next_due)}")
         if status.finish_estimate is not None:

@@ -36,7 +36,7 @@ from bot.scheduler._answers import (
     unsure_notice,
 )
 from bot.scheduler._claims import CLAIMED_ELSEWHERE, Claims
-from bot.scheduler._revisions import MISSING_STORY, Revisions, Unsure
+from bot.scheduler._revisions import MISSING_STORY, UNPLACED, Revisions, Unsure
 from bot.scheduler._settings import SchedulerSettings, SerialSource
 from bot.scheduler._timing import after_post, overdue_plan, timing
 from bot.shards import ShardSet, shard_of
@@ -393,7 +393,9 @@ class Courier:
         title = serial.story.title
         if isinstance(followed, Unsure):
             reason = f"it was edited and {followed.reason}, so its place cannot be found"
-            paused = await self._store.pause(sub.channel_id, reason, self._clock.now())
+            paused = await self._store.pause(
+                sub.channel_id, reason, self._clock.now(), cause=UNPLACED
+            )
             log.warning("Paused channel %s: %s", sub.channel_id, reason)
             await self._notify(paused or sub, unsure_notice(title, reason))
             return DeliveryResult("paused", paused, reason=reason)

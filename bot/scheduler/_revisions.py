@@ -27,6 +27,7 @@ from bot.story import Serial
 log = logging.getLogger(__name__)
 
 MISSING_STORY = "story"  # the pause cause of a channel whose story file is gone
+UNPLACED = "edit"  # the pause cause of a channel whose place an edit made impossible to find
 _ALIGNMENTS_KEPT = 8
 
 
