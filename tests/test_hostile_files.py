@@ -162,7 +162,12 @@ async def test_a_database_the_bot_cannot_write_is_refused_at_start_in_one_line(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
     text = err.decode()
     assert process.returncode == 2, text

@@ -69,6 +69,13 @@ async def _stop(process: asyncio.subprocess.Process, timeout: float = 10.0) -> t
     return code, rest.decode()
 
 
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    """A bot that did not exit as it should is not left running after its test."""
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -87,8 +94,11 @@ async def test_dns_failure_at_start_is_one_line_and_retried_with_growing_waits(
     process = await _start(
         config, "http://discord.invalid/api/v10", "ws://discord.invalid/", discord_double.token
     )
-    lines = await _lines_until(process, RETRY, 2, timeout=30)
-    code, rest = await _stop(process)
+    try:
+        lines = await _lines_until(process, RETRY, 2, timeout=30)
+        code, rest = await _stop(process)
+    finally:
+        await _kill(process)
 
     output = "\n".join(lines) + rest
     waits = [int(m["wait"]) for m in map(RETRY.search, lines) if m]
@@ -117,9 +127,7 @@ async def test_discord_out_of_reach_at_start_is_joined_once_it_answers(tmp_path:
         assert "Traceback" not in rest
         assert double.commands.syncs
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await _kill(process)
         await double.stop()
 
 
@@ -131,8 +139,11 @@ async def test_a_token_discord_rejects_is_one_line_and_exit_status_2(
         config, discord_double.api_base, str(discord_double.gateway_url), "MTIz.not-the.token"
     )
     assert process.stderr is not None
-    err = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
-    code = await asyncio.wait_for(process.wait(), 30)
+    try:
+        err = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+        code = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        await _kill(process)
 
     assert code == 2
     [line] = [line for line in err.splitlines() if line.startswith("serialbot: ")]

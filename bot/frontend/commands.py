@@ -13,12 +13,10 @@ either way they act on the channel the parts are posted to.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 from zoneinfo import available_timezones
 
 import discord
@@ -27,6 +25,15 @@ from discord.utils import escape_markdown, format_dt
 
 from bot import metrics, pacing
 from bot.frontend import permissions
+from bot.frontend.answers import answer, command_name, in_time, send_ephemeral
+from bot.frontend.options import (
+    CHANNEL_HELP,
+    REASON_MAX,
+    OptionOutOfBounds,
+    PartNumber,
+    PauseReason,
+    TargetChannel,
+)
 from bot.limits import (
     AUTHOR_SHOWN,
     AUTOCOMPLETE_MAX,
@@ -36,9 +43,7 @@ from bot.limits import (
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_FIELDS_MAX,
     EMBED_TOTAL_LIMIT,
-    INTERACTION_ANSWER_SECONDS,
     MESSAGE_LIMIT,
-    REASON_SHOWN,
     TITLE_SHOWN,
     shorten,
 )
@@ -71,71 +76,9 @@ _CATCH_UP_SAID = {
     "all": "every missed part",
 }
 
-# Discord wants a first answer within 3 seconds of the interaction's creation: work that may
-# take longer (posting behind the request pacer, a database write waiting its turn) is given
-# until this long after the creation, then the answer is deferred ("thinking…"). Most of the
-# window is left for the deferral itself to get through when the bot is busy.
-DEFER_AFTER = timedelta(seconds=INTERACTION_ANSWER_SECONDS / 6)
-REASON_MAX = REASON_SHOWN
-PART_MAX = 100_000
-
 _admin = app_commands.checks.has_permissions(manage_channels=True)
 
 Interaction = discord.Interaction["SerialBot"]
-T = TypeVar("T")
-
-
-class OptionOutOfBounds(app_commands.AppCommandError):
-    """An option value outside the bounds the command declares. Discord's client keeps to them,
-    but a request can be forged, so every bound is checked again here."""
-
-
-class _Bounded(app_commands.Transformer):
-    """An integer option from ``low`` to ``high``, or a text option of that many characters:
-    declared to Discord, and checked again when a command arrives."""
-
-    def __init__(self, kind: discord.AppCommandOptionType, low: int, high: int) -> None:
-        self._kind, self._low, self._high = kind, low, high
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return self._kind
-
-    @property
-    def min_value(self) -> int:
-        return self._low
-
-    @property
-    def max_value(self) -> int:
-        return self._high
-
-    async def transform(self, interaction: Interaction, value: object) -> object:
-        if isinstance(value, str):
-            if not self._low <= len(value) <= self._high:
-                raise OptionOutOfBounds(
-                    f"That text is {len(value):,} characters long; it may be "
-                    f"{self._low} to {self._high} characters."
-                )
-        elif not isinstance(value, int) or isinstance(value, bool):
-            raise OptionOutOfBounds("That option takes a whole number.")
-        elif not self._low <= value <= self._high:
-            shown = str(value) if value.bit_length() <= 64 else "that large"
-            raise OptionOutOfBounds(
-                f"There is no part {shown}: parts are numbered from {self._low} "
-                f"(a story has at most {self._high:,})."
-            )
-        return value
-
-
-PartNumber = app_commands.Transform[
-    int, _Bounded(discord.AppCommandOptionType.integer, 1, PART_MAX)
-]
-PauseReason = app_commands.Transform[
-    str, _Bounded(discord.AppCommandOptionType.string, 1, REASON_MAX)
-]
-# Parts go to these; a command given one acts on it instead of the channel it is used in.
-TargetChannel = discord.TextChannel | discord.ForumChannel
-CHANNEL_HELP = "Act on that channel instead of this one (a text, announcement or forum channel)"
 
 
 def _home_channel_id(interaction: Interaction) -> int:
@@ -172,54 +115,6 @@ def _when(moment: datetime | None) -> str:
     return f"{format_dt(moment, 'F')} ({format_dt(moment, 'R')})"
 
 
-def fit_message(text: str) -> str:
-    """Every answer goes through here: whatever the story's metadata or the options held, it
-    must fit in one message."""
-    return shorten(text, MESSAGE_LIMIT)
-
-
-async def answer(interaction: discord.Interaction, text: str, *, ephemeral: bool = False) -> None:
-    """Answer, whether or not the interaction was answered (deferred) yet; after a deferral the
-    first follow-up takes the deferral's place."""
-    text = fit_message(text)
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=ephemeral)
-    else:
-        await interaction.response.send_message(text, ephemeral=ephemeral)
-
-
-async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the member who asked, whether or not the interaction was answered yet."""
-    await answer(interaction, text, ephemeral=True)
-
-
-def defer_in(interaction: discord.Interaction) -> float:
-    """Seconds left until the answer must be deferred: timed from when Discord created the
-    interaction, not from when its handler started (under load, those can be far apart)."""
-    due = interaction.created_at + DEFER_AFTER
-    left = (due - discord.utils.utcnow()).total_seconds()
-    return min(max(left, 0.0), DEFER_AFTER.total_seconds())
-
-
-async def in_time(
-    interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool = False
-) -> T:
-    """``work``'s result; if it is not ready in time to answer within Discord's window, the
-    answer is deferred first (the member sees "thinking…") and given when it is."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=defer_in(interaction))
-    if not done and not interaction.response.is_done():
-        try:
-            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-        except discord.HTTPException:
-            log.warning("could not defer /%s; finishing it anyway", _command_name(interaction))
-    return await task
-
-
-def _command_name(interaction: discord.Interaction) -> str:
-    return interaction.command.qualified_name if interaction.command else "?"
-
-
 class SerialTree(app_commands.CommandTree["SerialBot"]):
     """One place that turns every refusal into an ephemeral answer saying what to do."""
 
@@ -229,7 +124,7 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
             text = str(cause)
         elif isinstance(cause, StoreUnavailable):
             metrics.database_error("command")
-            log.warning("/%s: the database cannot be reached", _command_name(interaction))
+            log.warning("/%s: the database cannot be reached", command_name(interaction))
             text = (
                 "The bot cannot reach its database just now, so it can neither post nor change "
                 "anything. Nothing is lost: posting picks up where it stopped once the database "
@@ -251,7 +146,7 @@ class SerialTree(app_commands.CommandTree["SerialBot"]):
             # The store logged why, once; the member hears what it means for them.
             text = unwritable_status(problem)
         else:
-            log.error("/%s failed", _command_name(interaction), exc_info=cause)
+            log.error("/%s failed", command_name(interaction), exc_info=cause)
             text = "Sorry, something went wrong on our side. It has been logged; try again soon."
         try:
             await send_ephemeral(interaction, text)
