@@ -36,7 +36,13 @@ import discord
 
 from bot.frontend import permissions
 from bot.frontend.pacing import RestPaused
-from bot.limits import ARCHIVE_MINUTES, MESSAGE_LIMIT, shorten
+from bot.limits import (
+    ARCHIVE_MINUTES,
+    MESSAGE_LIMIT,
+    NONCE_LIMIT,
+    THREAD_NAME_LIMIT,
+    shorten,
+)
 from bot.poster import (
     ChannelGone,
     Delivered,
@@ -55,7 +61,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NONCE_MAX = 25
+NONCE_MAX = NONCE_LIMIT
 # Discord keeps nonces for "a few minutes"; a forum post (which cannot carry a nonce) found
 # within this window is taken to be our own earlier attempt at the same part.
 REPEAT_WINDOW = timedelta(minutes=2)
@@ -205,7 +211,7 @@ class DiscordPoster:
         with self._translate(channel):
             async with asyncio.timeout(self.post_timeout):
                 if isinstance(channel, discord.ForumChannel):
-                    name = f"{serial.story.title} · The End"[:100]
+                    name = shorten(f"{serial.story.title} · The End", THREAD_NAME_LIMIT)
                     minutes = destination.thread_archive_minutes or self._auto_archive_minutes
                     await self._forum_post(
                         channel, name, text, (), nonce=nonce, minutes=minutes, resume=True

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.clock import Clock
+from bot.limits import NONCE_LIMIT
 from bot.poster import (
     ChannelGone,
     Delivered,
@@ -45,7 +46,7 @@ from bot.story import Part, Serial
 
 log = logging.getLogger(__name__)
 
-NONCE_LENGTH = 25  # Discord's limit for a message nonce
+NONCE_LENGTH = NONCE_LIMIT
 
 
 def delivery_nonce(
