@@ -15,8 +15,11 @@ minute): nothing is projected. Figures per run, from the double's own log:
 - duplicates (messages or threads beyond one delivery per channel), and order: every channel's
   messages in order, and how far the first posts stray from the due order (channel by channel);
 - CPU of the whole bot process per delivered part, against a bare discord.py poster
-  (``bench._bare``) making the same requests at the same pace in the same run (on up to 1,000
-  other channels of the same double).
+  (``bench._bare``) making the same requests at the same pace, to as many other channels of the
+  same double, in the same run (once per channel count: its cost does not depend on the window
+  model). discord.py's own cost per request grows with the number of rate-limit buckets it
+  knows (it scans them all whenever it meets a new one), so the floor is measured at the same
+  number of channels.
 
     python -m bench.posting [--quick] [--channels N ...] [--windows fixed sliding]
 """
@@ -56,7 +59,6 @@ GLOBAL_LIMIT = 50.0
 FULL_CHANNELS = (1_000, 10_000)
 QUICK_CHANNELS = (200,)
 WINDOWS = ("fixed", "sliding")
-BARE_CHANNELS_MAX = 1_000
 STORY = "bench-story"
 WORDS_PER_PART = 80
 # Give up when nothing was delivered for this long (something is wrong, not slow).
@@ -189,7 +191,9 @@ def _wait_for(condition: Any, timeout: float, poll: float = 0.2) -> bool:
     return False
 
 
-def _post(channels: int, window: str, workdir: Path) -> PostingRun:
+def _post(
+    channels: int, window: str, workdir: Path, bare_result: dict[str, Any] | None
+) -> tuple[PostingRun, dict[str, Any]]:
     import asyncio
 
     stories = workdir / "stories"
@@ -203,7 +207,7 @@ def _post(channels: int, window: str, workdir: Path) -> PostingRun:
         raise RuntimeError(f"the benchmark story did not load: {library.problems}")
     rendered = render_part(serial, serial.part(1))
     expected = [t[:120] for t in (rendered.header, *rendered.messages)]
-    bare_count = min(channels, BARE_CHANNELS_MAX)
+    bare_count = channels if bare_result is None else 0
     env = dict(os.environ)
     python = sys.executable
 
@@ -259,23 +263,38 @@ def _post(channels: int, window: str, workdir: Path) -> PostingRun:
             time.sleep(1.0)
             end = _get(f"{base}/_double/progress")["requests"]
 
-        listing = workdir / "bare-channels.txt"
-        listing.write_text(
-            "\n".join([*map(str, bare_ids), json.dumps([rendered.header, rendered.messages[0]])]),
-            encoding="utf-8",
-        )
-        rate = DiscordSettings().requests_per_second
-        bare_args = [python, "-m", "bench._bare", "--api", api, "--gateway", gateway,
-                     "--channels", str(listing), "--rate", str(rate)]  # fmt: skip
-        with _process(bare_args, workdir / "bare.log", env) as bare:
-            assert bare.stdout is not None
-            bare_result = json.loads(bare.stdout.readline() or "{}")
+        if bare_result is None:
+            bare_result = _bare(bare_ids, rendered.header, rendered.messages[0], api, gateway,
+                                workdir, env)  # fmt: skip
         log = _get(f"{base}/_double/log")
 
     records = [r for r in log["requests"][mark:end] if r[2] and not r[3].startswith(_TOKEN_ROUTES)]
-    return _judge(channels, window, bot_ids, expected, records, log, bare_result,
-                  delivered_seen=delivered, stalled=stalled, ready=ready, seconds=seconds,
-                  bot_cpu=bot_cpu)  # fmt: skip
+    found = _judge(channels, window, bot_ids, expected, records, log, bare_result,
+                   delivered_seen=delivered, stalled=stalled, ready=ready, seconds=seconds,
+                   bot_cpu=bot_cpu)  # fmt: skip
+    return found, bare_result
+
+
+def _bare(
+    channel_ids: list[int],
+    header: str,
+    text: str,
+    api: str,
+    gateway: str,
+    workdir: Path,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    listing = workdir / "bare-channels.txt"
+    listing.write_text(
+        "\n".join([*map(str, channel_ids), json.dumps([header, text])]), encoding="utf-8"
+    )
+    rate = DiscordSettings().requests_per_second
+    bare_args = [sys.executable, "-m", "bench._bare", "--api", api, "--gateway", gateway,
+                 "--channels", str(listing), "--rate", str(rate)]  # fmt: skip
+    with _process(bare_args, workdir / "bare.log", env) as bare:
+        assert bare.stdout is not None
+        result: dict[str, Any] = json.loads(bare.stdout.readline() or "{}")
+    return result
 
 
 def _judge(
@@ -348,9 +367,11 @@ def _judge(
 def measure(channel_counts: Sequence[int], windows: Sequence[str] = WINDOWS) -> list[PostingRun]:
     runs = []
     for channels in channel_counts:
+        bare: dict[str, Any] | None = None
         for window in windows:
             with tempfile.TemporaryDirectory(prefix="serialbot-bench-") as tmp:
-                runs.append(_post(channels, window, Path(tmp)))
+                found, bare = _post(channels, window, Path(tmp), bare)
+                runs.append(found)
     return runs
 
 
