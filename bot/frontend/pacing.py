@@ -47,11 +47,17 @@ _BANNED_CODE = 40333
 _INTERACTION_PATHS = ("/interactions/", "/webhooks/")
 
 
-class RestPaused(discord.DiscordException):
-    """Discord told the bot to stop sending for a while; this request was not sent."""
+class RestPaused(discord.HTTPException):
+    """Discord told the bot to stop sending for a while; this request was not sent. An
+    ``HTTPException`` (status 429, no response), so code that handles Discord's failures,
+    discord.py's own reconnect loops included, handles this one too."""
 
     def __init__(self, paused: Paused) -> None:
-        super().__init__(str(paused))
+        Exception.__init__(self, str(paused))
+        self.response = None  # type: ignore[assignment]
+        self.status = 429
+        self.code = 0
+        self.text = str(paused)
         self.retry_after = paused.retry_after
         self.reason = paused.reason
 
