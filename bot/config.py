@@ -51,6 +51,8 @@ SHARD_COUNT_MAX = 100_000
 
 CATCH_UP_POLICIES = ("one", "skip", "all")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The rule is said in each thread opening message, which must stay within 2,000 characters.
+DISCUSSION_RULE_MAX = 1000
 
 CatchUpPolicy = Literal["one", "skip", "all"]
 
@@ -82,6 +84,10 @@ def hide_tokens(text: str) -> str:
 class ThreadSettings:
     enabled: bool = True
     auto_archive_minutes: int = 1440
+    # Said in every part's thread, under the part's name.
+    discussion_rule: str = (
+        "Talk about this part and earlier ones only: no spoilers for what comes next."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +420,13 @@ def _url_password(url: str) -> bool:
         return False
 
 
+def _rule(value: Any) -> str:
+    text = _text(value)
+    if len(text) > DISCUSSION_RULE_MAX:
+        raise _Invalid(f"is {len(text)} characters long; keep it to {DISCUSSION_RULE_MAX}")
+    return text
+
+
 def _guild(value: Any) -> int | None:
     if value is None:
         return None
@@ -459,6 +472,7 @@ _FIELDS: dict[str, tuple[str, _Check]] = {
     "schedule.timezone": ("default_timezone", _timezone),
     "threads.enabled": ("threads.enabled", _flag),
     "threads.auto_archive_minutes": ("threads.auto_archive_minutes", _one_of(ARCHIVE_MINUTES)),
+    "threads.discussion_rule": ("threads.discussion_rule", _rule),
     "next.cooldown_minutes": ("next.cooldown_minutes", _integer(0, 10_080, " minutes")),
     "next.quorum": ("next.quorum", _integer(1, 100)),
     "next.quorum_window_minutes": ("next.quorum_window_minutes", _integer(1, 1440, " minutes")),

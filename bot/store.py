@@ -40,6 +40,9 @@ __all__ = [
     "Subscription",
     "SubscriptionExists",
     "Trigger",
+    "Vote",
+    "VoteEnd",
+    "VoteState",
     "newer_schema_message",
 ]
 
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 CatchUp = Literal["one", "skip", "all"]
 DeliveryState = Literal["pending", "posted"]
 Trigger = Literal["schedule", "request"]
+VoteEnd = Literal["posted", "lapsed", "ended"]
+VoteState = Literal["open", "posted", "lapsed", "ended"]
 CATCH_UP_POLICIES: tuple[str, ...] = get_args(CatchUp)
 
 # Entry N takes the schema from version N to N + 1 and ends by recording N + 1 (PRAGMA takes no
@@ -149,6 +154,64 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # the story file was missing). NULL for a pause only an admin can end.
         "ALTER TABLE subscriptions ADD COLUMN pause_cause TEXT",
         "PRAGMA user_version = 3",
+    ),
+    (
+        # Reading together. A vote is the public "next part now" message of a channel; the
+        # requests themselves stay in next_requests. At most one vote per channel is open.
+        """
+        CREATE TABLE votes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel_id INTEGER NOT NULL,
+            guild_id INTEGER NOT NULL,
+            part INTEGER NOT NULL,
+            opened_by INTEGER NOT NULL,
+            opened_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open'
+                CHECK (state IN ('open', 'posted', 'lapsed', 'ended')),
+            message_id INTEGER,
+            reposted INTEGER NOT NULL DEFAULT 0 CHECK (reposted IN (0, 1)),
+            asked INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE UNIQUE INDEX votes_open ON votes (channel_id) WHERE state = 'open'",
+        # Buttons name a delivery by its nonce: a receipt belongs to that delivery and goes with
+        # it (a jump, a restart or an unsubscribe forgets the delivery).
+        "CREATE INDEX deliveries_nonce ON deliveries (nonce)",
+        """
+        CREATE TABLE read_receipts (
+            delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+            member_id INTEGER NOT NULL,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (delivery_id, member_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX read_receipts_member ON read_receipts (member_id)",
+        # The message that opens a part's discussion thread, edited as members read the part.
+        """
+        CREATE TABLE thread_openers (
+            delivery_id INTEGER PRIMARY KEY REFERENCES deliveries (id) ON DELETE CASCADE,
+            thread_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL
+        )
+        """,
+        # A member's DM reminders for a channel. ``last_nonce`` is the delivery last reminded
+        # of (once per part); ``failed_at`` stops reminders after Discord refused a DM, and
+        # ``told`` records that the member heard about it.
+        """
+        CREATE TABLE reminders (
+            channel_id INTEGER NOT NULL,
+            member_id INTEGER NOT NULL,
+            guild_id INTEGER NOT NULL,
+            since TEXT NOT NULL,
+            last_nonce TEXT,
+            failed_at TEXT,
+            told INTEGER NOT NULL DEFAULT 0 CHECK (told IN (0, 1)),
+            PRIMARY KEY (channel_id, member_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX reminders_member ON reminders (member_id)",
+        "PRAGMA user_version = 4",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -256,6 +319,25 @@ class Delivery:
     subscription_id: int = 0
     created_at: datetime | None = None
     attempts: int = field(default=1, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """A channel's public vote for the next part (``part``), open until ``closes_at``.
+    ``message_id`` is the message showing it; ``reposted`` once it had to be posted again;
+    ``asked`` how many members had asked when it ended."""
+
+    id: int
+    channel_id: int
+    guild_id: int
+    part: int
+    opened_by: int
+    opened_at: datetime
+    closes_at: datetime
+    state: VoteState
+    message_id: int | None
+    reposted: bool
+    asked: int = 0
 
 
 class Store:
@@ -1001,6 +1083,273 @@ class Store:
         async with self._transaction() as db:
             await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
 
+    async def has_asked(self, channel_id: int, member_id: int, *, since: datetime) -> bool:
+        rows = await self._fetch(
+            """
+            SELECT 1 FROM next_requests
+            WHERE channel_id = ? AND member_id = ? AND requested_at > ?
+            """,
+            (channel_id, member_id, _ts(since)),
+        )
+        return bool(rows)
+
+    # --- votes (the public "next part now" message) ------------------------------------------
+
+    async def open_vote(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int,
+        part: int,
+        opened_by: int,
+        now: datetime,
+        closes_at: datetime,
+    ) -> tuple[Vote, bool]:
+        """The channel's open vote, opened now if there is none; ``True`` when it is new."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT OR IGNORE INTO votes (
+                    channel_id, guild_id, part, opened_by, opened_at, closes_at
+                ) VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                (channel_id, guild_id, part, opened_by, _ts(now), _ts(closes_at)),
+            )
+            created = cursor.rowcount == 1
+            async with db.execute(
+                "SELECT * FROM votes WHERE channel_id = ? AND state = 'open'", (channel_id,)
+            ) as rows:
+                row = await rows.fetchone()
+        assert row is not None
+        return _vote(row), created
+
+    async def vote(self, vote_id: int) -> Vote | None:
+        rows = await self._fetch("SELECT * FROM votes WHERE id = ?", (vote_id,))
+        return _vote(rows[0]) if rows else None
+
+    async def open_vote_of(self, channel_id: int) -> Vote | None:
+        rows = await self._fetch(
+            "SELECT * FROM votes WHERE channel_id = ? AND state = 'open'", (channel_id,)
+        )
+        return _vote(rows[0]) if rows else None
+
+    async def open_votes(self) -> list[Vote]:
+        rows = await self._fetch("SELECT * FROM votes WHERE state = 'open' ORDER BY closes_at")
+        return [_vote(r) for r in rows]
+
+    async def set_vote_message(
+        self, vote_id: int, message_id: int, *, reposted: bool = False
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE votes SET message_id = ?, reposted = reposted | ? WHERE id = ?",
+                (message_id, int(reposted), vote_id),
+            )
+
+    async def close_vote(
+        self, vote_id: int, state: VoteEnd, *, asked: int | None = None
+    ) -> Vote | None:
+        """End an open vote (``None`` if it had already ended), keeping how many had asked
+        (``asked``, or the requests counted now). Its requests are forgotten, so the next
+        request opens a new vote."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE votes SET state = ?, asked = coalesce(
+                    ?, (SELECT count(*) FROM next_requests r WHERE r.channel_id = votes.channel_id)
+                )
+                WHERE id = ? AND state = 'open'
+                """,
+                (state, asked, vote_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            async with db.execute("SELECT * FROM votes WHERE id = ?", (vote_id,)) as rows:
+                row = await rows.fetchone()
+            assert row is not None
+            await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (row["channel_id"],))
+        return _vote(row)
+
+    # --- read receipts -----------------------------------------------------------------------
+
+    async def posted_delivery_by_nonce(self, nonce: str) -> Delivery | None:
+        rows = await self._fetch(
+            "SELECT * FROM deliveries WHERE nonce = ? AND state = 'posted'", (nonce,)
+        )
+        return _delivery(rows[0]) if rows else None
+
+    async def add_receipt(self, delivery_id: int, member_id: int, now: datetime) -> bool:
+        """Record that a member read a part; ``False`` when they had already said so."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
+                VALUES (?, ?, ?)
+                """,
+                (delivery_id, member_id, _ts(now)),
+            )
+        return cursor.rowcount == 1
+
+    async def read_counts(self, channel_id: int) -> dict[int, int]:
+        """Part number -> members who marked it read, for the parts posted to the channel."""
+        rows = await self._fetch(
+            """
+            SELECT d.part, count(r.member_id) FROM deliveries d
+            LEFT JOIN read_receipts r ON r.delivery_id = d.id
+            WHERE d.channel_id = ? AND d.state = 'posted'
+            GROUP BY d.part
+            """,
+            (channel_id,),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def unread(self, channel_id: int, member_id: int) -> list[Delivery]:
+        """The parts posted to the channel that the member has not marked read, in order."""
+        rows = await self._fetch(
+            """
+            SELECT d.* FROM deliveries d
+            WHERE d.channel_id = ? AND d.state = 'posted' AND NOT EXISTS (
+                SELECT 1 FROM read_receipts r WHERE r.delivery_id = d.id AND r.member_id = ?
+            )
+            ORDER BY d.part
+            """,
+            (channel_id, member_id),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def mark_read_through(
+        self, channel_id: int, member_id: int, part: int, now: datetime
+    ) -> int:
+        """Mark every part posted to the channel up to ``part`` read; returns how many were new."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
+                SELECT id, ?, ? FROM deliveries
+                WHERE channel_id = ? AND state = 'posted' AND part <= ?
+                """,
+                (member_id, _ts(now), channel_id, part),
+            )
+        return max(cursor.rowcount, 0)
+
+    async def set_thread_opener(self, nonce: str, thread_id: int, message_id: int) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                """
+                INSERT OR REPLACE INTO thread_openers (delivery_id, thread_id, message_id)
+                SELECT id, ?, ? FROM deliveries WHERE nonce = ?
+                """,
+                (thread_id, message_id, nonce),
+            )
+
+    async def thread_opener(self, delivery_id: int) -> tuple[int, int] | None:
+        """(thread id, message id) of the message opening the delivery's thread."""
+        rows = await self._fetch(
+            "SELECT thread_id, message_id FROM thread_openers WHERE delivery_id = ?",
+            (delivery_id,),
+        )
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    # --- reminders ---------------------------------------------------------------------------
+
+    async def set_reminder(
+        self, *, channel_id: int, guild_id: int, member_id: int, on: bool, now: datetime
+    ) -> bool:
+        """Turn a member's DM reminders for a channel on (again, after a failed DM) or off;
+        returns whether they were on before."""
+        async with self._transaction() as db:
+            async with db.execute(
+                """
+                SELECT failed_at FROM reminders WHERE channel_id = ? AND member_id = ?
+                """,
+                (channel_id, member_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            was_on = row is not None and row[0] is None
+            if on:
+                await db.execute(
+                    """
+                    INSERT INTO reminders (channel_id, member_id, guild_id, since)
+                    VALUES (?, ?, ?, ?)
+                    ON CONFLICT (channel_id, member_id)
+                    DO UPDATE SET failed_at = NULL, told = 0
+                    """,
+                    (channel_id, member_id, guild_id, _ts(now)),
+                )
+            else:
+                await db.execute(
+                    "DELETE FROM reminders WHERE channel_id = ? AND member_id = ?",
+                    (channel_id, member_id),
+                )
+        return was_on
+
+    async def claim_reminders(self, channel_id: int, nonce: str) -> list[int]:
+        """The members to remind of the delivery with ``nonce``, each claimed once: a second
+        call for the same delivery returns nobody."""
+        async with (
+            self._transaction() as db,
+            db.execute(
+                """
+                UPDATE reminders SET last_nonce = ?
+                WHERE channel_id = ? AND failed_at IS NULL
+                    AND (last_nonce IS NULL OR last_nonce <> ?)
+                RETURNING member_id
+                """,
+                (nonce, channel_id, nonce),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    async def reminder_failed(self, channel_id: int, member_id: int, now: datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE reminders SET failed_at = ? WHERE channel_id = ? AND member_id = ?",
+                (_ts(now), channel_id, member_id),
+            )
+
+    async def remove_member_reminders(self, guild_id: int, member_id: int) -> int:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM reminders WHERE guild_id = ? AND member_id = ?",
+                (guild_id, member_id),
+            )
+        return cursor.rowcount
+
+    async def take_failed_reminders(self, member_id: int) -> list[int]:
+        """Channels whose DM reminder to the member failed and who has not been told yet; they
+        count as told from now on."""
+        async with (
+            self._transaction() as db,
+            db.execute(
+                """
+                UPDATE reminders SET told = 1
+                WHERE member_id = ? AND failed_at IS NOT NULL AND told = 0
+                RETURNING channel_id
+                """,
+                (member_id,),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    async def members_to_tell(self) -> set[int]:
+        """Members whose DM reminder failed and who have not been told yet."""
+        rows = await self._fetch(
+            "SELECT DISTINCT member_id FROM reminders WHERE failed_at IS NOT NULL AND told = 0"
+        )
+        return {int(r[0]) for r in rows}
+
+    async def reminders_on(self, channel_id: int) -> list[int]:
+        rows = await self._fetch(
+            """
+            SELECT member_id FROM reminders WHERE channel_id = ? AND failed_at IS NULL
+            ORDER BY member_id
+            """,
+            (channel_id,),
+        )
+        return [int(r[0]) for r in rows]
+
 
 # --- rows ----------------------------------------------------------------------------------------
 
@@ -1061,6 +1410,9 @@ async def _delivery_of(
 
 async def _delete_channel(db: aiosqlite.Connection, channel_id: int) -> None:
     await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
+    await db.execute(
+        "UPDATE votes SET state = 'ended' WHERE channel_id = ? AND state = 'open'", (channel_id,)
+    )
     await db.execute("DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,))
 
 
@@ -1100,6 +1452,22 @@ def _cuts(text: str | None) -> tuple[int, ...] | None:
 
 def _cuts_json(cuts: Sequence[int] | None) -> str | None:
     return None if cuts is None else json.dumps([int(i) for i in cuts])
+
+
+def _vote(row: aiosqlite.Row) -> Vote:
+    return Vote(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        guild_id=row["guild_id"],
+        part=row["part"],
+        opened_by=row["opened_by"],
+        opened_at=_dt(row["opened_at"]),
+        closes_at=_dt(row["closes_at"]),
+        state=cast(VoteState, row["state"]),
+        message_id=row["message_id"],
+        reposted=bool(row["reposted"]),
+        asked=row["asked"],
+    )
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:

@@ -115,6 +115,7 @@ class Harness:
         """Move time on and wait until the scheduler has done everything that became due."""
         self.clock.advance(delta)
         await self.bot.scheduler.idle()
+        await self.bot.reading.settled()
 
     async def until_first_post(self) -> None:
         """From START (noon) to just past 18:00, when the first scheduled part goes out."""

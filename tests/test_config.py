@@ -24,6 +24,7 @@ EVERY_KEY = {
     "schedule.timezone",
     "threads.enabled",
     "threads.auto_archive_minutes",
+    "threads.discussion_rule",
     "next.cooldown_minutes",
     "next.quorum",
     "next.quorum_window_minutes",
@@ -224,6 +225,8 @@ def test_a_key_at_the_wrong_level_points_to_the_right_one(tmp_path: Path) -> Non
         ("discord:\n  requests_per_second: 0", "discord.requests_per_second", "out of range"),
         ("discord:\n  requests_per_second: fast", "discord.requests_per_second", "a number"),
         ("threads: on", "threads", "expected a section"),
+        ("threads:\n  discussion_rule: ''", "threads.discussion_rule", "is empty"),
+        (f"threads:\n  discussion_rule: {'x' * 1001}", "threads.discussion_rule", "keep it to"),
     ],
 )
 def test_wrong_values_are_named_with_the_reason(

@@ -77,10 +77,11 @@ async def test_a_forum_channel_gets_one_forum_post_per_part(
             render_part(serial, serial.part(n)).thread_name for n in (1, 2)
         ]
         first = render_part(serial, serial.part(1))
-        assert [m.content for m in discord_double.messages(posts[0].id)] == [
-            first.header,
-            *first.messages,
-        ]
+        shown = [m.content for m in discord_double.messages(posts[0].id)]
+        assert shown[: 1 + len(first.messages)] == [first.header, *first.messages]
+        # then the post opens for talk, and hands over when the next part arrives
+        assert shown[len(first.messages) + 1].startswith("**Part 1 of ")
+        assert shown[len(first.messages) + 2].startswith("Part 2 is out → ")
         assert discord_double.messages(forum) == []
 
 

@@ -25,11 +25,14 @@ from bot.frontend.gateway import UnreadableEvents
 from bot.frontend.observe import command_answered
 from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
+from bot.frontend.together import UNKNOWN_BUTTON, ReadingRoom
+from bot.frontend.views import DYNAMIC_ITEMS, ReadButton, is_ours, press_unshown, shown, view_of
 from bot.pacing import RestHealth
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.shards import ShardSet
 from bot.shared_pacing import SharedPacer, pacer_for
 from bot.store import FILE_MODE
+from bot.together import ReadingTogether
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -94,6 +97,8 @@ class SerialBot(discord.AutoShardedClient):
         self._shard_set: ShardSet | None = None
         # The operator's /metrics and /healthz, when ``metrics.port`` is set.
         self.endpoint: Endpoint | None = None
+        self.reading = ReadingRoom(self, discussion_rule=config.threads.discussion_rule)
+        self.poster.header_view = lambda nonce: view_of(ReadButton(nonce))
 
     @property
     def rest_health(self) -> RestHealth:
@@ -138,7 +143,11 @@ class SerialBot(discord.AutoShardedClient):
             self.clock,
             self._scheduler_settings(),
             default_timezone=self.config.default_timezone,
+            on_posted=self.reading.part_posted,
         )
+        # Buttons posted by any earlier run keep working: they are matched by their ids.
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.reading.start(ReadingTogether(self.store, self._scheduler, self.clock))
         await self._scheduler.start()
         log.info(
             "scheduler started with %d stories for %s",
@@ -174,6 +183,7 @@ class SerialBot(discord.AutoShardedClient):
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             await scheduler.stop(grace=SHUTDOWN_GRACE_SECONDS)
+        await self.reading.stop()
         self._unreadable.cancel()
         await super().close()
         endpoint, self.endpoint = self.endpoint, None
@@ -184,6 +194,20 @@ class SerialBot(discord.AutoShardedClient):
         self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
     ) -> None:
         command_answered(interaction, command)
+        await self.reading.tell_refused_reminders(interaction)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # A button none of ours answers (forged, or from a version that is gone) still gets an
+        # answer, so the member is not left with "This interaction failed".
+        if interaction.type is not discord.InteractionType.component:
+            return
+        if shown(interaction) and is_ours(str((interaction.data or {}).get("custom_id"))):
+            return  # discord.py calls the button
+        if not await press_unshown(interaction):
+            try:
+                await interaction.response.send_message(UNKNOWN_BUTTON, ephemeral=True)
+            except discord.HTTPException:
+                log.info("could not answer a press of an unknown button")
 
     async def on_ready(self) -> None:
         log.info(

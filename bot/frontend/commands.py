@@ -14,9 +14,9 @@ either way they act on the channel the parts are posted to.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Literal, cast
 from zoneinfo import available_timezones
 
 import discord
@@ -53,6 +53,7 @@ from bot.schedule import EXAMPLES, ScheduleError
 from bot.scheduler import AlreadySubscribed, SerialError, unwritable_status
 from bot.storage import StoreUnavailable
 from bot.store import CATCH_UP_POLICIES, CatchUp, Subscription
+from bot.together import count_of, plural, reads_line
 
 if TYPE_CHECKING:
     from bot.frontend.client import SerialBot
@@ -76,6 +77,8 @@ _CATCH_UP_SAID = {
     "all": "every missed part",
 }
 
+FINISH_WITH_TIME_WITHIN = timedelta(days=2)
+
 _admin = app_commands.checks.has_permissions(manage_channels=True)
 
 Interaction = discord.Interaction["SerialBot"]
@@ -93,7 +96,7 @@ def _home_channel_id(interaction: Interaction) -> int:
 def _story_line(serial: Serial) -> str:
     meta = serial.story.meta
     by = f" by {shorten(meta.author, AUTHOR_SHOWN)}" if meta.author else ""
-    tail = f"{by} — {len(serial.parts)} parts · {meta.rating.value}"
+    tail = f"{by} — {plural(len(serial.parts), 'part')} · {meta.rating.value}"
     return shorten(meta.title, max(CHOICE_NAME_LIMIT - len(tail), 20)) + tail
 
 
@@ -175,17 +178,31 @@ class SerialCommands(app_commands.Group):
     async def next(self, interaction: Interaction) -> None:
         channel_id = _home_channel_id(interaction)
         # Posting may be slow (rate limits, a long part): acknowledged in time, finished after.
+        assert interaction.guild_id is not None  # the group is guild only
         # A member is waiting: its requests go before the queue of scheduled posts.
         try:
             with pacing.urgent():
-                outcome = await in_time(
-                    interaction, self.bot.scheduler.request_next(channel_id, interaction.user.id)
+                ask = await in_time(
+                    interaction,
+                    self.bot.reading.core.ask(
+                        guild_id=interaction.guild_id,
+                        channel_id=channel_id,
+                        member_id=interaction.user.id,
+                    ),
                 )
         except PostError as error:
             await send_ephemeral(interaction, f"I could not post the next part: {error.reason}")
             return
+        outcome = ask.outcome
+        if ask.vote is not None:
+            self.bot.reading.show_vote(ask.vote)
         if outcome.posted is None:
-            await send_ephemeral(interaction, _refusal(outcome))
+            text = _refusal(outcome)
+            if ask.vote is not None and ask.opened:
+                text += " I have asked the channel: others can join with ⏭ Me too."
+            elif ask.vote is not None:
+                text += " The vote is open in the channel."
+            await send_ephemeral(interaction, text)
             return
         await answer(
             interaction,
@@ -194,10 +211,10 @@ class SerialCommands(app_commands.Group):
 
     @app_commands.command(description="Where this channel is in its story and what comes next")
     async def status(self, interaction: Interaction) -> None:
-        status = await in_time(
-            interaction, self.bot.scheduler.status(_home_channel_id(interaction)), ephemeral=True
-        )
-        text = _status_text(status)
+        channel_id = _home_channel_id(interaction)
+        status = await in_time(interaction, self.bot.scheduler.status(channel_id), ephemeral=True)
+        counts = await self.bot.reading.core.read_counts(channel_id)
+        text = _status_text(status, now=self.bot.clock.now(), reads=reads_line(counts))
         if interaction.guild is not None and (self.bot.shard_count or 1) > 1:
             text += f"\nShard: {interaction.guild.shard_id} of {self.bot.shard_count}"
         held = self.bot.rest_health.paused_for()
@@ -211,32 +228,16 @@ class SerialCommands(app_commands.Group):
     @app_commands.command(description="Re-read a part this channel has already received")
     @app_commands.describe(part="The part number, e.g. 1")
     async def read(self, interaction: Interaction, part: PartNumber) -> None:
-        channel_id = _home_channel_id(interaction)
-        # Several messages, after reading the database: defer before anything may wait.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        status = await self.bot.scheduler.status(channel_id)
-        delivery = await self.bot.scheduler.posted_part(channel_id, part)
-        if delivery is None:
-            posted = status.parts_posted
-            hint = f"parts 1–{posted}" if posted > 1 else "part 1" if posted else "no parts yet"
-            await send_ephemeral(
-                interaction,
-                f"Part {part} has not been posted here yet; this channel has received {hint}.",
-            )
-            return
-        serial = status.serial
-        if serial is None or part > len(serial.parts):
-            await send_ephemeral(
-                interaction,
-                "That part is no longer in the library (the story was removed or shortened).",
-            )
-            return
-        rendered = render_part(serial, serial.part(part), limit=MESSAGE_LIMIT)
-        texts = [rendered.header, *rendered.messages]
-        if delivery.thread_id is not None:
-            texts.append(f"Talk about it in <#{delivery.thread_id}>.")
-        for text in _pack(tuple(texts)):
-            await interaction.followup.send(text, ephemeral=True)
+        await show_part(interaction, _home_channel_id(interaction), part)
+
+    @app_commands.command(description="The parts you have not marked read, with links")
+    async def catchup(self, interaction: Interaction) -> None:
+        await self.bot.reading.catchup(interaction)
+
+    @app_commands.command(description="Get a DM when a new part is posted in this channel")
+    @app_commands.describe(setting="on: a DM with the link for each new part; off: no DMs")
+    async def remind(self, interaction: Interaction, setting: Literal["on", "off"]) -> None:
+        await self.bot.reading.remind(interaction, _home_channel_id(interaction), setting == "on")
 
     @app_commands.command(description="The stories this bot can post")
     async def stories(self, interaction: Interaction) -> None:
@@ -307,8 +308,8 @@ class SerialCommands(app_commands.Group):
         if start_part > len(serial.parts):
             await send_ephemeral(
                 interaction,
-                f"{_title(serial)} has {len(serial.parts)} parts; choose a `start_part` from 1 "
-                f"to {len(serial.parts)}.",
+                f"{_title(serial)} has {plural(len(serial.parts), 'part')}; choose a "
+                f"`start_part` from 1 to {len(serial.parts)}.",
             )
             return
         # Discord resolves the bot's permissions for the channel the command came from; for
@@ -358,13 +359,14 @@ class SerialCommands(app_commands.Group):
         status = await self.bot.scheduler.status(target.id)
         first = f"Part {start_part}" if start_part > 1 else "Part 1"
         lines = [
-            f"{target.mention} now follows {_title(serial)}: {len(serial.parts)} parts, "
+            f"{target.mention} now follows {_title(serial)}: {plural(len(serial.parts), 'part')}, "
             f"`{sub.schedule}` ({sub.timezone}).",
             f"{first} arrives {_when(status.next_due)}.",
         ]
         if status.finish_estimate is not None:
             lines.append(
-                f"On this schedule the story finishes {format_dt(status.finish_estimate, 'D')}."
+                "On this schedule the story finishes "
+                f"{finish_time(status.finish_estimate, self.bot.clock.now())}."
             )
         lines.append("Anyone can ask for the next part early with `/serial next`.")
         await answer(interaction, "\n".join(lines))
@@ -517,7 +519,52 @@ def _catch_up_text(sub: Subscription, configured: CatchUp) -> str:
     return f"{_CATCH_UP_SAID[configured]} is posted (as configured)"
 
 
-def _status_text(status: ChannelStatus) -> str:
+async def show_part(interaction: Interaction, channel_id: int, part: int) -> None:
+    """A part this channel has received, shown to the member alone (``/serial read`` and the
+    "Next part ▸" button), with "Next part ▸" when the part after it has been posted too."""
+    bot = interaction.client
+    # Several messages, after reading the database: defer before anything may wait.
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    status = await bot.scheduler.status(channel_id)
+    delivery = await bot.scheduler.posted_part(channel_id, part)
+    if delivery is None:
+        posted = status.parts_posted
+        hint = f"parts 1–{posted}" if posted > 1 else "part 1" if posted else "no parts yet"
+        await send_ephemeral(
+            interaction,
+            f"Part {part} has not been posted here yet; this channel has received {hint}.",
+        )
+        return
+    serial = status.serial
+    if serial is None or part > len(serial.parts):
+        await send_ephemeral(
+            interaction,
+            "That part is no longer in the library (the story was removed or shortened).",
+        )
+        return
+    rendered = render_part(serial, serial.part(part), limit=MESSAGE_LIMIT)
+    texts = [rendered.header, *rendered.messages]
+    if delivery.thread_id is not None:
+        texts.append(f"Talk about it in <#{delivery.thread_id}>.")
+    packed = _pack(tuple(texts))
+    for text in packed[:-1]:
+        await interaction.followup.send(text, ephemeral=True)
+    # Page on through the parts already posted here, never to one still to come.
+    view = await bot.reading.next_part_view(channel_id, part)
+    if view is None:
+        await interaction.followup.send(packed[-1], ephemeral=True)
+    else:
+        await interaction.followup.send(packed[-1], ephemeral=True, view=view)
+
+
+def finish_time(moment: datetime, now: datetime) -> str:
+    """When a story is expected to finish: with the time of day when that is within two days
+    (hourly schedules), the date alone otherwise."""
+    style = "f" if moment - now <= FINISH_WITH_TIME_WITHIN else "D"
+    return format_dt(moment, style)  # type: ignore[arg-type]
+
+
+def _status_text(status: ChannelStatus, *, now: datetime, reads: str | None = None) -> str:
     sub, serial = status.subscription, status.serial
     if serial is None:
         title = f"`{shorten(sub.slug, TITLE_SHOWN)}` (no longer in the library)"
@@ -548,8 +595,10 @@ def _status_text(status: ChannelStatus) -> str:
     elif started:
         lines.append(f"Next: Part {status.next_part}, {_when(status.next_due)}")
         if status.finish_estimate is not None:
-            lines.append(f"Expected to finish: {format_dt(status.finish_estimate, 'D')}")
+            lines.append(f"Expected to finish: {finish_time(status.finish_estimate, now)}")
     lines.append(f"Schedule: `{sub.schedule}` ({sub.timezone})")
+    if reads:
+        lines.append(f"Read so far: {reads}")
     if status.write_problem is not None:
         lines.append(unwritable_status(status.write_problem))
     return "\n".join(lines)
@@ -562,7 +611,7 @@ def _refusal(outcome: object) -> str:
     votes = getattr(outcome, "votes", 0) or 0
     parts = [str(reason)]
     if needed > votes:
-        parts.append(f"{votes} of {needed} readers have asked.")
+        parts.append(f"{count_of(votes, needed)}.")
     if retry_at is not None:
         parts.append(f"Try again {format_dt(retry_at, 'R')}.")
     return " ".join(parts)
@@ -631,8 +680,8 @@ def _library_embed(serials: list[Serial]) -> discord.Embed:
         meta = serial.story.meta
         name = shorten(escape_markdown(shorten(meta.title, TITLE_SHOWN)), EMBED_FIELD_NAME_LIMIT)
         value = (
-            f"`{serial.slug}` · {len(serial.parts)} parts · {serial.story.words:,} words · "
-            f"{meta.rating.value}"
+            f"`{serial.slug}` · {plural(len(serial.parts), 'part')} · "
+            f"{serial.story.words:,} words · {meta.rating.value}"
             + (" (age-restricted channels only)" if meta.rating.age_restricted else "")
         )
         if meta.content_notes:

@@ -27,9 +27,9 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -142,6 +142,13 @@ class DiscordPoster:
         self._auto_archive_minutes = auto_archive_minutes
         self._threads = threads
         self.post_timeout = post_timeout
+        # Buttons for a part's first message (its "Read" button), given the part's nonce.
+        self.header_view: Callable[[str], discord.ui.View] | None = None
+
+    def _header(self, nonce: str, index: int) -> dict[str, Any]:
+        if index or self.header_view is None:
+            return {}
+        return {"view": self.header_view(nonce)}
 
     async def post_part(
         self, destination: Destination, serial: Serial, part: Part, *, nonce: str
@@ -175,7 +182,10 @@ class DiscordPoster:
                 found = await self._already_posted(channel, texts) if resume else []
                 ids = [m.id for m in found]
                 for i in range(len(found), len(texts)):
-                    ids.append((await channel.send(texts[i], nonce=message_nonce(nonce, i))).id)
+                    sent = await channel.send(
+                        texts[i], nonce=message_nonce(nonce, i), **self._header(nonce, i)
+                    )
+                    ids.append(sent.id)
                 thread_id: int | None = None
                 if self._threads:
                     existing = found[0].thread if found else None
@@ -338,6 +348,7 @@ class DiscordPoster:
                 name=name,
                 content=header,
                 auto_archive_duration=archive_duration(minutes),  # type: ignore[arg-type]
+                **self._header(nonce, 0),
             )
         else:
             log.info(

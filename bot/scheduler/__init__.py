@@ -28,7 +28,7 @@ catch-up and part numbering across revisions), ``_answers`` (results and their w
 from bot.schedule import ScheduleError
 from bot.scheduler._answers import ChannelStatus, NextOutcome, unwritable_status
 from bot.scheduler._commands import THREAD_ARCHIVE_MINUTES, Scheduler
-from bot.scheduler._delivery import delivery_nonce
+from bot.scheduler._delivery import PartPosted, delivery_nonce
 from bot.scheduler._errors import (
     AlreadySubscribed,
     NotSubscribed,
@@ -45,6 +45,7 @@ __all__ = [
     "NextOutcome",
     "NotSubscribed",
     "PartOutOfRange",
+    "PartPosted",
     "ScheduleError",
     "Scheduler",
     "SchedulerSettings",

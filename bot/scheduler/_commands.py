@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from bot.limits import ARCHIVE_MINUTES
 from bot.poster import Poster
 from bot.schedule import ScheduleError, estimate_finish, parse_schedule, parse_timezone
 from bot.scheduler._answers import ChannelStatus, NextOutcome
-from bot.scheduler._delivery import Courier
+from bot.scheduler._delivery import Courier, PartPosted
 from bot.scheduler._errors import (
     AlreadySubscribed,
     BadArchiveDuration,
@@ -44,13 +45,14 @@ class Scheduler:
         settings: SchedulerSettings = _DEFAULT_SETTINGS,
         *,
         default_timezone: str = "UTC",
+        on_posted: Callable[[PartPosted], None] | None = None,
     ) -> None:
         self._store = store
         self._library = library
         self._clock = clock
         self.settings = settings
         self.default_timezone = parse_timezone(default_timezone).key
-        self._courier = Courier(store, library, poster, clock, settings)
+        self._courier = Courier(store, library, poster, clock, settings, on_posted)
         self._loop = Loop(store, self._courier, clock, settings)
 
     # --- lifecycle -----------------------------------------------------------------------------

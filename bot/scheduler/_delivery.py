@@ -8,7 +8,8 @@ import contextlib
 import hashlib
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import metrics
@@ -79,9 +80,26 @@ def destination(sub: Subscription) -> Destination:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PartPosted:
+    """A part that reached its channel and is recorded posted, for whoever follows along
+    (votes, thread hand-offs, reminders)."""
+
+    guild_id: int
+    channel_id: int
+    title: str
+    part: int
+    parts_total: int
+    nonce: str
+    message_ids: tuple[int, ...]
+    thread_id: int | None
+    trigger: Trigger = "schedule"
+
+
 class Courier:
     """Delivers parts, one channel at a time (a lock per channel) and at most ``concurrency``
-    posts at once. Also counts the posts made outside the loop, which a stop waits for."""
+    posts at once. Also counts the posts made outside the loop, which a stop waits for.
+    ``on_posted`` hears of each part once it is recorded; it must not block (start a task)."""
 
     def __init__(
         self,
@@ -90,7 +108,9 @@ class Courier:
         poster: Poster,
         clock: Clock,
         settings: SchedulerSettings,
+        on_posted: Callable[[PartPosted], None] | None = None,
     ) -> None:
+        self._on_posted = on_posted
         self._store = store
         self._library = library
         self._poster = poster
@@ -239,9 +259,32 @@ class Courier:
                 _shard_note(self._settings.shards, sub.guild_id),
             )
             metrics.part_posted(delivery.trigger)
+            self._announce(
+                PartPosted(
+                    guild_id=sub.guild_id,
+                    channel_id=channel_id,
+                    title=serial.story.title,
+                    part=number,
+                    parts_total=len(serial.parts),
+                    nonce=delivery.nonce,
+                    message_ids=tuple(outcome.message_ids),
+                    thread_id=outcome.thread_id,
+                    trigger=delivery.trigger,
+                )
+            )
             if last:
                 await self._close(sub, serial)
             return DeliveryResult("posted", sub, part=number)
+
+    def _announce(self, posted: PartPosted) -> None:
+        if self._on_posted is None:
+            return
+        try:
+            self._on_posted(posted)
+        except Exception:
+            log.exception(
+                "A listener failed on part %s of channel %s", posted.part, posted.channel_id
+            )
 
     async def _ready(self, channel_id: int, *, only_if_due: bool) -> Subscription | None:
         """The channel's subscription if it is running (and due, when asked)."""
