@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--schedule", default=None, help='posting schedule, e.g. "daily 18:00"')
     demo.add_argument("--db", type=Path, default=None, help="keep progress in this SQLite file")
+    demo.add_argument(
+        "--quorum",
+        type=int,
+        default=None,
+        help="readers who must ask before `next` posts early (default: next.quorum); over 1, "
+        "`next` opens a vote that `metoo` joins",
+    )
 
     with_config(sub.add_parser("check", help="validate the configuration and the story library"))
     with_config(sub.add_parser("run", help="connect to Discord (token from DISCORD_TOKEN)"))

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -40,12 +40,14 @@ from bot.schedule import ScheduleError, parse_schedule
 from bot.scheduler import (
     ChannelStatus,
     NextOutcome,
+    PartPosted,
     Scheduler,
     SchedulerSettings,
     SerialError,
 )
-from bot.store import Store, StoreError, Subscription
+from bot.store import Store, StoreError, Subscription, Vote
 from bot.story import Part, Serial
+from bot.together import ReadingTogether, count_of, plural, reads_line, vote_text
 
 __all__ = ["ConsolePoster", "main"]
 
@@ -71,9 +73,11 @@ Commands (type one and press Enter):
   pause    hold the schedule, as an admin's /serial pause does
   resume   continue after a pause
   read N   re-read part N, if it has been posted
+  metoo    another reader joins the vote for the next part (with --quorum 2 or more)
+  mark [N] mark part N (default: the latest) read, as its ✓ Read button does
   help     this list
   quit     stop the demo (progress stays in the database given with --db)"""
-_HINT = "Try: next, status, pause, resume, read N, help or quit."
+_HINT = "Try: next, metoo, mark, status, pause, resume, read N, help or quit."
 
 
 class DemoError(Exception):
@@ -355,6 +359,12 @@ def _prepare(args: argparse.Namespace) -> _Setup:
         more = " (serialbot check lists them)" if len(error.problems) > 1 else ""
         raise DemoError(f"the configuration cannot be used: {shown}{more}") from None
 
+    quorum = getattr(args, "quorum", None)
+    if quorum is not None:
+        if not 1 <= quorum <= 100:
+            raise DemoError(f"--quorum must be from 1 to 100, not {quorum}")
+        config = replace(config, next=replace(config.next, quorum=quorum))
+
     speed = float(args.speed)
     if not math.isfinite(speed) or not 0 < speed <= MAX_SPEED:
         raise DemoError(f"--speed must be more than 0 and at most {MAX_SPEED:,.0f}, not {speed:g}")
@@ -443,6 +453,10 @@ class _Demo:
         self._busy = asyncio.Lock()
         self.scheduler: Scheduler | None = None
         self.poster: ConsolePoster | None = None
+        self.together: ReadingTogether | None = None
+        # Readers simulated by `metoo`, and work started when a part is posted.
+        self._others = 0
+        self._after: set[asyncio.Future[Vote | None]] = set()
 
     def stop(self, code: int) -> None:
         if self.exit_code is None:
@@ -507,8 +521,10 @@ class _Demo:
             clock,
             SchedulerSettings.from_config(config),
             default_timezone=config.default_timezone,
+            on_posted=self._part_posted,
         )
         self.scheduler, self.poster = scheduler, poster
+        self.together = ReadingTogether(store, scheduler, clock)
         self.console.on_closed = lambda: self.stop(EXIT_OK)
 
         loop = asyncio.get_running_loop()
@@ -641,6 +657,8 @@ class _Demo:
             "pause": self._pause,
             "resume": self._resume,
             "read": self._read,
+            "metoo": self._metoo,
+            "mark": self._mark,
         }
         try:
             if name in handlers:
@@ -662,17 +680,93 @@ class _Demo:
             self.console.write(f"{prefix if number == 0 else ' '} {line}")
 
     async def _next(self, _: list[str]) -> None:
-        scheduler = self._scheduler()
-        outcome = await scheduler.request_next(CHANNEL_ID, READER_ID)
-        if outcome.posted is not None:
-            self.reply(f"You asked for the next part: Part {outcome.posted} is up.")
+        ask = await self._together().ask(
+            guild_id=GUILD_ID, channel_id=CHANNEL_ID, member_id=READER_ID
+        )
+        if ask.outcome.posted is not None:
+            self.reply(f"You asked for the next part: Part {ask.outcome.posted} is up.")
+        else:
+            self.reply(self._refusal(ask.outcome))
+        if ask.vote is not None:
+            await self._show_vote(ask.vote)
+
+    async def _metoo(self, _: list[str]) -> None:
+        together = self._together()
+        vote = await together.open_vote(CHANNEL_ID)
+        if vote is None:
+            self.reply("No vote is open: `next` opens one when the quorum is over 1 (--quorum 3).")
             return
-        self.reply(self._refusal(outcome))
+        self._others += 1
+        who = f"reader {self._others + 1}"
+        ask = await together.ask(
+            guild_id=GUILD_ID, channel_id=CHANNEL_ID, member_id=READER_ID + self._others
+        )
+        self.reply(f"{who} pressed ⏭ Me too.")
+        if ask.vote is not None:
+            await self._show_vote(ask.vote)
+        elif ask.outcome.refused:
+            self.reply(ask.outcome.refused)
+
+    async def _show_vote(self, vote: Vote) -> None:
+        """The vote message as the channel sees it (in Discord: one message, edited)."""
+        together = self._together()
+        votes = await together.votes_for(vote) if vote.state == "open" else vote.asked
+        until = _when(vote.closes_at, self._timezone()) if vote.state == "open" else None
+        text = vote_text(
+            vote, votes, together.quorum, who="reader", until=until, window=together.window
+        )
+        self.console.write(self.console.style(f"📣 {text}", "33"))
+
+    def _part_posted(self, posted: PartPosted) -> None:
+        if posted.trigger != "schedule":
+            return
+        task = asyncio.ensure_future(self._together().part_posted(CHANNEL_ID))
+        self._after.add(task)
+        task.add_done_callback(self._vote_ended)
+
+    def _vote_ended(self, task: asyncio.Future[Vote | None]) -> None:
+        self._after.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        vote = task.result()
+        if vote is not None:
+            self.console.write(
+                self.console.style(
+                    f"📣 Part {vote.part} arrived on schedule; the vote ended.", "33"
+                )
+            )
+
+    async def _mark(self, rest: list[str]) -> None:
+        scheduler = self._scheduler()
+        status = await scheduler.status(CHANNEL_ID)
+        if rest and not rest[0].isdigit():
+            self.reply("Say which part, e.g. mark 2, or just mark for the latest.")
+            return
+        number = int(rest[0]) if rest else status.parts_posted
+        delivery = await scheduler.posted_part(CHANNEL_ID, number) if number else None
+        if delivery is None:
+            self.reply(f"Part {number} has not been posted here yet.")
+            return
+        mark = await self._together().mark_read(delivery.nonce, CHANNEL_ID, READER_ID)
+        if mark is None:
+            self.reply(f"Part {number} has not been posted here yet.")
+        elif mark.new:
+            self.reply(f"Marked read: Part {number} ({plural(mark.readers, 'reader')} so far).")
+        else:
+            self.reply(f"You had already marked Part {number} read.")
+
+    def _together(self) -> ReadingTogether:
+        assert self.together is not None
+        return self.together
+
+    def _timezone(self) -> str:
+        assert self.poster is not None
+        return self.poster.timezone
 
     def _refusal(self, outcome: NextOutcome) -> str:
         text = [outcome.refused or "Not yet."]
         if outcome.needed > outcome.votes:
-            text.append(f"{outcome.votes} of {outcome.needed} readers have asked.")
+            text.append(f"{count_of(outcome.votes, outcome.needed)}.")
         if outcome.retry_at is not None:
             now = self._now()
             wait = format_duration(max(timedelta(0), outcome.retry_at - now))
@@ -681,7 +775,9 @@ class _Demo:
 
     async def _status(self, _: list[str]) -> None:
         status = await self._scheduler().status(CHANNEL_ID)
-        self.reply(self._status_text(status))
+        text = self._status_text(status)
+        reads = reads_line(await self._together().read_counts(CHANNEL_ID))
+        self.reply(text + (f"\nRead so far: {reads}" if reads else ""))
 
     def _status_text(self, status: ChannelStatus) -> str:
         sub, serial = status.subscription, status.serial

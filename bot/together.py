@@ -280,18 +280,18 @@ def vote_text(
     needed: int,
     *,
     who: str,
+    until: str | None = None,
     link: str | None = None,
     window: timedelta | None = None,
 ) -> str:
-    """The public vote message in each state."""
+    """The public vote message in each state; ``until`` is when an open vote closes, as the
+    front end shows a time."""
     if vote.state == "open":
-        return (
-            f"{who} wants Part {vote.part} now · {votes} of {needed} · ⏭ Me too "
-            f"(open until <t:{int(vote.closes_at.timestamp())}:t>)"
-        )
+        text = f"{who} wants Part {vote.part} now · {votes} of {needed} · ⏭ Me too"
+        return text + (f" (open until {until})" if until else "")
     if vote.state == "posted":
         out = f"Part {vote.part} is out" + (f" → {link}" if link else "")
-        return f"{out}. ({who} asked first; {plural(votes, 'reader')} joined in.)"
+        return f"{out}: {plural(votes, 'reader')} asked for it, {who} first."
     if vote.state == "lapsed":
         span = f" within {format_duration(window)}" if window is not None else ""
         return (

@@ -137,6 +137,29 @@ def test_pause_holds_requests_until_resume(config: Path, parts: int) -> None:
     assert headers(run.stdout) == [(1, parts)]
 
 
+def test_a_vote_and_read_counts_show_in_the_terminal(config: Path, parts: int) -> None:
+    run = demo(
+        "--config",
+        str(config),
+        "--speed",
+        FROZEN,
+        "--quorum",
+        "3",
+        stdin="next\nmetoo\nmetoo\nmetoo\nmark\nmark 1\nstatus\nquit\n",
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "1 of 3 readers has asked" in run.stdout
+    assert "wants Part 1 now · 1 of 3 · ⏭ Me too" in run.stdout
+    assert "wants Part 1 now · 2 of 3 · ⏭ Me too" in run.stdout
+    assert "Part 1 is out: 3 readers asked for it" in run.stdout
+    assert headers(run.stdout) == [(1, parts)]  # one part, however many pressed
+    assert "No vote is open" in run.stdout  # the fourth press came after the part
+    assert "Marked read: Part 1 (1 reader so far)." in run.stdout
+    assert "You had already marked Part 1 read." in run.stdout
+    assert "Read so far: 1 read Part 1" in run.stdout
+
+
 def test_kept_database_lets_a_second_run_continue(config: Path, parts: int, tmp_path: Path) -> None:
     db = tmp_path / "progress.sqlite3"
 

@@ -244,7 +244,7 @@ async def test_two_hundred_presses_in_a_second_post_one_part_and_are_all_answere
         assert not [r for r in discord_double.requests if r.status == 429]
         final = discord_double.message(vote.id)
         assert final.content.startswith("Part 1 is out")
-        assert "99 readers joined in" in final.content or "100 readers" in final.content
+        assert "100 readers asked for it" in final.content
 
 
 # --- read receipts -------------------------------------------------------------------------------
@@ -456,3 +456,23 @@ async def test_buttons_from_before_a_restart_still_work(
         await _until(lambda: discord_double.message(vote.id).content.startswith("Part 2 is out"))
         await _settle(harness)
         assert len(_headers(harness, harness.general)) == 2
+
+
+async def test_in_a_forum_the_vote_is_shown_in_the_latest_part_post(
+    discord_double: DiscordDouble, tmp_path: Path, library: Path
+) -> None:
+    forum = discord_double.channels["forum"]
+    async with running_bot(discord_double, tmp_path, **_quorum(2)) as harness:
+        await harness.subscribe("lighthouse", channel=forum)
+        await harness.until_first_post()
+        [post] = discord_double.threads(forum)
+        asked = await harness.invoke("serial next", channel_id=post.id)
+        await asked.reply()
+        vote = await _until(
+            lambda: [m for m in harness.bot_messages(post.id) if "wants Part 2" in m.content]
+        )
+        [vote_id] = _custom_ids(vote[0])
+        pressed = await discord_double.click(vote[0].id, vote_id, user_id=discord_double.admin_id)
+        assert await pressed.response() is CallbackType.deferred_update_message
+        await _until(lambda: discord_double.message(vote[0].id).content.startswith("Part 2 is out"))
+        assert len(discord_double.threads(forum)) == 2

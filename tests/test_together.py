@@ -140,7 +140,7 @@ def test_the_vote_reads_as_open_posted_and_lapsed() -> None:
         who="<@7>",
         link="LINK",
     )
-    assert posted.startswith("Part 4 is out → LINK.")
+    assert posted == "Part 4 is out → LINK: 3 readers asked for it, <@7> first."
     lapsed = vote_text(
         Vote(1, CHANNEL, GUILD, 4, 7, START, START, "lapsed", 5, False, asked=1),
         1,

@@ -155,9 +155,12 @@ class ReadingRoom:
         vote = await self.core.vote(vote_id)
         if vote is None:
             return
+        place = await self._vote_place(vote)
+        if place is None:
+            return
         text = await self._vote_text(vote)
         view = view_of(VoteButton(vote.id)) if vote.state == "open" else None
-        channel = self.bot.get_partial_messageable(vote.channel_id, guild_id=vote.guild_id)
+        channel = self.bot.get_partial_messageable(place, guild_id=vote.guild_id)
         if vote.message_id is None:
             if vote.state != "open":
                 return
@@ -174,11 +177,20 @@ class ReadingRoom:
             await self.core.vote_shown(vote.id, sent.id, reposted=True)
             log.info("The vote message in channel %s was deleted; posted it again", vote.channel_id)
 
+    async def _vote_place(self, vote: Vote) -> int | None:
+        """Where the vote is shown: its channel, or, in a forum (which takes no plain
+        messages), the post of the part before the one voted for."""
+        if not isinstance(self.bot.get_channel(vote.channel_id), discord.ForumChannel):
+            return vote.channel_id
+        previous = await self.core.scheduler.posted_part(vote.channel_id, vote.part - 1)
+        return previous.thread_id if previous is not None else None
+
     async def _vote_text(self, vote: Vote) -> str:
         who = f"<@{vote.opened_by}>"
         if vote.state == "open":
             votes = await self.core.votes_for(vote)
-            return vote_text(vote, votes, self.core.quorum, who=who)
+            until = format_dt(vote.closes_at, "t")
+            return vote_text(vote, votes, self.core.quorum, who=who, until=until)
         link = None
         if vote.state == "posted":
             delivery = await self.core.scheduler.posted_part(vote.channel_id, vote.part)
