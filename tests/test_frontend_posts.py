@@ -3,6 +3,7 @@ that must not ping, repeats after a crash, and what each Discord failure turns i
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -295,6 +296,10 @@ async def test_removing_the_bot_from_the_server_pauses_its_subscriptions(
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse")
         await discord_double.remove_bot_from_guild(discord_double.guild_id)
+        # The bot hears of it over the gateway: wait for that before the clock moves on.
+        async with asyncio.timeout(5):
+            while not (await harness.bot.scheduler.subscription(harness.general)).paused:  # type: ignore[union-attr]
+                await asyncio.sleep(0.01)
         await harness.until_first_post()
 
         sub = await harness.bot.scheduler.subscription(harness.general)
