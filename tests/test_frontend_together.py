@@ -475,4 +475,6 @@ async def test_in_a_forum_the_vote_is_shown_in_the_latest_part_post(
         pressed = await discord_double.click(vote[0].id, vote_id, user_id=discord_double.admin_id)
         assert await pressed.response() is CallbackType.deferred_update_message
         await _until(lambda: discord_double.message(vote[0].id).content.startswith("Part 2 is out"))
-        assert len(discord_double.threads(forum)) == 2
+        _, second = discord_double.threads(forum)
+        link = message_link(discord_double.guild_id, second.id, second.id)  # the post's opening
+        assert link in discord_double.message(vote[0].id).content

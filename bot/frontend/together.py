@@ -144,6 +144,14 @@ class ReadingRoom:
         except discord.HTTPException:
             log.warning("could not tell the member about an error", exc_info=True)
 
+    def part_link(self, guild_id: int, channel_id: int, message_id: int) -> str:
+        """A link to a part's first message. In a forum that message opens the part's post,
+        whose id it shares, and lives in the post rather than the forum."""
+        where = channel_id
+        if isinstance(self.bot.get_channel(channel_id), discord.ForumChannel):
+            where = message_id
+        return message_link(guild_id, where, message_id)
+
     # --- the vote ------------------------------------------------------------------------------
 
     def show_vote(self, vote: Vote) -> None:
@@ -195,7 +203,7 @@ class ReadingRoom:
         if vote.state == "posted":
             delivery = await self.core.scheduler.posted_part(vote.channel_id, vote.part)
             if delivery is not None and delivery.message_ids:
-                link = message_link(vote.guild_id, vote.channel_id, delivery.message_ids[0])
+                link = self.part_link(vote.guild_id, vote.channel_id, delivery.message_ids[0])
         return vote_text(
             vote, vote.asked, self.core.quorum, who=who, link=link, window=self.core.window
         )
@@ -300,7 +308,7 @@ class ReadingRoom:
         budget = MESSAGE_LIMIT - len(lines[0]) - 40
         shown = 0
         for delivery in unread:
-            line = f"• Part {delivery.part}: " + message_link(
+            line = f"• Part {delivery.part}: " + self.part_link(
                 interaction.guild_id, channel_id, delivery.message_ids[0]
             )
             if delivery.thread_id is not None:
@@ -367,7 +375,7 @@ class ReadingRoom:
             vote = await self.core.part_posted(posted.channel_id)
             if vote is not None:
                 self.show_vote(vote)
-        link = message_link(posted.guild_id, posted.channel_id, posted.message_ids[0])
+        link = self.part_link(posted.guild_id, posted.channel_id, posted.message_ids[0])
         await self._open_thread(posted)
         await self._hand_off(posted, link)
         await self._remind(posted, link)
