@@ -47,6 +47,8 @@ Interaction = discord.Interaction["SerialBot"]
 _CANNOT_SEND_TO_USER = 50007
 _UNKNOWN_MESSAGE = 10008
 _LAPSE_RETRY_SECONDS = 5.0
+# How long a shutdown waits for the after-post messages, edits and DMs under way.
+STOP_GRACE_SECONDS = 1.0
 
 STALE_BUTTON = (
     "That button belongs to something this channel no longer has (an old vote or reading, or "
@@ -110,7 +112,15 @@ class ReadingRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lapses
             self._lapses = None
-        await self.settled()
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                await self.settled()
+        except TimeoutError:
+            # Discord is slow to take the last edits and DMs: they are best effort, drop them.
+            log.warning("Stopping with thread messages, edits or DMs not sent")
+            for task in self._tasks:
+                task.cancel()
+            self.edits.cancel()
 
     async def settled(self) -> None:
         """Wait until the work started so far (after-post messages, DMs, edits) is done."""
