@@ -56,7 +56,7 @@ async def test_sigterm_during_a_hanging_request_exits_in_time_and_loses_nothing(
         double.pause_api(HANG_SECONDS)
         posting = len(double.requests)
         # the next part's first request is now hanging
-        await until(lambda: bot.running and _arrived_since(double, posting), timeout=10)
+        await until(lambda: bot.running and _arrived_since(double, posting, general), timeout=10)
         asked = time.monotonic()
         code = await bot.terminate(timeout=HANG_SECONDS + 10)
         took = time.monotonic() - asked
@@ -83,7 +83,9 @@ async def test_sigterm_during_a_hanging_request_exits_in_time_and_loses_nothing(
     assert double.duplicate_messages() == []
 
 
-def _arrived_since(double: DiscordDouble, count: int) -> bool:
-    """Whether a posting request reached the double after the first ``count`` requests (the
-    double records a request when it arrives, before a pause makes it wait)."""
-    return any(r.method == "POST" and "/channels/" in r.path for r in double.requests[count:])
+def _arrived_since(double: DiscordDouble, count: int, channel_id: int) -> bool:
+    """Whether a part's post to the channel reached the double after the first ``count``
+    requests (the double records a request when it arrives, before a pause makes it wait).
+    Messages in a part's thread (its opening message) do not count."""
+    path = f"/channels/{channel_id}/messages"
+    return any(r.method == "POST" and r.path == path for r in double.requests[count:])
