@@ -223,7 +223,11 @@ async def test_two_hundred_presses_in_a_second_post_one_part_and_are_all_answere
         started = time.monotonic()
         presses = []
         for index, member in enumerate(members):
-            presses.append(await discord_double.click(vote.id, vote_id, user_id=member))
+            # Clients still show the button for a moment after the part is out: forged=True
+            # lets a press through even once the message no longer carries it.
+            presses.append(
+                await discord_double.click(vote.id, vote_id, user_id=member, forged=True)
+            )
             if index % 20 == 19:
                 await asyncio.sleep(0.1)  # 200 presses spread over about a second
         for press in presses:
