@@ -25,6 +25,7 @@ _FRONT_MIN_CHARS = 5000
 _BACK_MATTER_SHARE = 0.05
 _RUN_MIN_ENTRIES = 8
 _CHECKED_ENTRIES = 6
+_WRAPPED_ENTRY_CHARS = 45
 
 
 class FrontMatter:
@@ -173,12 +174,18 @@ class FrontMatter:
                     index -= 1  # the last short line before prose is its heading
                 break
             if folded and any(folded == entry or entry.startswith(folded + " ") for entry in seen):
-                break  # the body begins: its first heading repeats an entry
-            for line in block.split("\n"):
+                if not _second_list(text, units, index, in_contents=in_contents):
+                    break  # the body begins: its first heading repeats an entry
+                seen.clear()  # the contents of a second volume begin again at its front matter
+            lines = block.split("\n")
+            # A title wrapped over lines is one entry; short lines in one block are one each.
+            wrapped = len(lines) > 1 and len(lines[0]) >= _WRAPPED_ENTRY_CHARS
+            for line in lines:
                 entry = headings.fold(line)
                 if entry:
                     seen.append(entry)
-                    self._contents.add(entry)
+                    if not wrapped or line is lines[0]:
+                        self._contents.add(entry)
             if "\n" in block:
                 self._contents.add(folded)
             index += 1
@@ -204,6 +211,25 @@ class FrontMatter:
             tail += paragraph.words
             if tail > total * _BACK_MATTER_SHARE:
                 return
+
+
+def _second_list(text: str, units: list[Unit], first: int, *, in_contents: bool) -> bool:
+    """Whether the entry at ``first``, which repeats an earlier one, opens another contents
+    list (a second volume's) rather than the body: a long run of entries that name headings
+    later in the text, where the body would soon turn to prose."""
+    end = first
+    while end < len(units) and end - first < _RUN_MIN_ENTRIES:
+        s, e, _ = units[end]
+        block = text[s:e].strip()
+        if not block or not headings.entry_like(block, in_contents=in_contents):
+            return False
+        end += 1
+    if end - first < _RUN_MIN_ENTRIES:
+        return False
+    # The body may set its headings in capitals ("APROBACIONES").
+    later = text[units[end - 1][1] :].casefold()
+    sample = [text[s:e].strip().split("\n")[0].casefold() for s, e, _ in units[first:end]]
+    return sum(1 for line in sample if line in later) * 4 >= len(sample) * 3
 
 
 def _named_again(text: str, entries: list[Unit], after: int) -> bool:

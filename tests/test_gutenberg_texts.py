@@ -78,11 +78,11 @@ EXPECTED = {
         "Miguel de Cervantes Saavedra",
         "Spanish",
         "UTF-8",
-        "Tasa",
+        "TASA",
         "sin duda alguna. Vale.\n\nFin",
-        137,
-        (),
-        26,
+        140,
+        ("TASA", "TESTIMONIO DE LAS ERRATAS", "EL REY"),
+        15,
         ("title page", "contents"),
     ),
     "dracula_pg345.txt": Expected(
@@ -321,3 +321,17 @@ def test_preview_shows_what_is_left_out_and_the_kept_lines():
     raven = serial("the-raven_pg1065.txt")
     shown = "\n".join(preview.render(raven.story, raven.parts, 1200))
     assert "weak and weary,\nOver many a quaint" in shown
+
+
+def test_the_contents_of_the_second_volume_are_left_out_too():
+    found = story("don-quijote_pg2000_es.txt")
+    shown = posted(serial("don-quijote_pg2000_es.txt"))
+    contents = [found.text[a.start : a.end] for a in found.asides if a.kind == "contents"]
+    assert len(contents) == 1
+    # The second list repeats the first one's opening entries, then names Part Two's chapters.
+    assert "Fee de erratas" in contents[0] and "Dedicatoria, al conde de Lemos" in contents[0]
+    assert "De cómo don Quijote cayó malo, y del testamento que\nhizo, y su muerte" in contents[0]
+    assert "Fee de erratas" not in shown and "Prólogo al lector" not in shown
+    # Part Two's own front matter and chapters are posted, under their headings.
+    assert "FEE DE ERRATAS" in shown and "DEDICATORIA, AL CONDE DE LEMOS" in shown
+    assert "Capítulo LXXIV. De cómo don Quijote cayó malo" in shown
