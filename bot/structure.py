@@ -40,6 +40,8 @@ _WRAPPED_BLOCK_SHARE = 0.2
 
 _LIST_ITEM = re.compile(r"(?:[-*•–]|\d{1,3}[.)]|\(?[a-z]\))\s")
 _RAGGED_SHARE = 0.15
+_RAGGED_VERSE_LINES = 4
+_PHRASE_END = frozenset(".,;:!?—-'\"’”)")
 
 
 class Structure(FrontMatter):
@@ -133,10 +135,17 @@ class Structure(FrontMatter):
         later = max(indents[1:])
         if later - min(indents[1:]) >= 2 or later - indents[0] >= 2:
             return True
-        if self._ragged:
-            return False
-        early, breaks = self._early_breaks(lines)
         capitals = sum(1 for line in lines[1:] if not line.lstrip()[:1].islower())
+        if self._ragged:
+            # Where prose lines end early too, verse still shows in every line starting with a
+            # capital and most lines ending a phrase, which hand-wrapped prose does not do.
+            ends = sum(1 for line in lines if line[-1:] in _PHRASE_END)
+            return (
+                len(lines) >= _RAGGED_VERSE_LINES
+                and capitals == len(lines) - 1
+                and ends * 2 >= len(lines)
+            )
+        early, breaks = self._early_breaks(lines)
         return early * 2 >= breaks and capitals * 10 >= breaks * 7
 
     def _early_breaks(self, lines: list[str]) -> tuple[int, int]:

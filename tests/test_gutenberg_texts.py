@@ -134,7 +134,7 @@ EXPECTED = {
         "Love's fire heats water, water cools not love.",
         154,
         ("I", "II", "III", "IV"),
-        153,
+        154,
         ("title page",),
     ),
     "the-raven_pg1065.txt": Expected(
@@ -272,6 +272,19 @@ def test_a_sonnet_keeps_its_fourteen_lines_and_couplet_indent():
     assert len(first_sonnet) == 14
     assert first_sonnet[0] == "From fairest creatures we desire increase,"
     assert first_sonnet[-1].startswith("  ") and not first_sonnet[-3].startswith(" ")
+
+
+def test_a_sonnet_set_in_evenly_keeps_its_lines_in_a_file_whose_prose_ends_lines_early():
+    # Sonnet XXV alone has every line at the same indent, its couplet included, so only the
+    # lines themselves (each opening with a capital, most ending a phrase) say it is verse.
+    found = story("shakespeare-sonnets_wssnt10_smallprint.txt")
+    (sonnet,) = [
+        p for p in found.paragraphs if found.paragraph_text(p).startswith("Let those who are in")
+    ]
+    assert sonnet.lines
+    pieces = [p for part in serial(found.path.name).parts for p in part.paragraphs]
+    (posted_sonnet,) = [p for p in pieces if p.startswith("Let those who are in")]
+    assert len(posted_sonnet.split("\n")) == 14
 
 
 def test_a_letter_signature_keeps_its_lines():

@@ -80,6 +80,36 @@ def test_verse_in_wrapped_prose_keeps_its_lines_and_prose_does_not():
     assert PROSE.replace("\n", " ").strip() in pieces
 
 
+RAGGED_PROSE = (
+    "The rain fell on the roofs of the town and nobody\n"
+    "went out that night, for the wind was cold and the streets were dark and\n"
+    "long, and the lamps had all\n"
+    "gone out before the clock struck nine in the tower over the empty market.\n"
+)
+
+
+def test_evenly_indented_verse_keeps_its_lines_where_prose_lines_end_early_too():
+    verse = (
+        "  Let those who are in favour with their stars\n"
+        "  Of public honour and proud titles boast,\n"
+        "  Whilst I, whom fortune of such triumph bars\n"
+        "  Unlook'd for joy in that I honour most.\n"
+    )
+    # Hand-wrapped prose whose every line starts with a capital is not verse.
+    capitals = (
+        "The rain fell on the roofs\nOf the town and nobody went out\n"
+        "That night, for the wind\nWas cold and the streets dark\n"
+    )
+    text = f"Sonnets\n\n{RAGGED_PROSE}\n{verse}\n{RAGGED_PROSE}\n{capitals}\n{RAGGED_PROSE}"
+    found = Structure(text, markdown=False, title=None)
+    assert found._ragged and found.soft_wraps
+    kept = [text[p.start : p.end] for p in found.paragraphs if p.lines]
+    assert kept == [verse.strip()]
+    pieces = make_serial(story_from_text(text), 1200).parts[0].paragraphs
+    assert RAGGED_PROSE.replace("\n", " ").strip() in pieces
+    assert capitals.replace("\n", " ").strip() in pieces
+
+
 def test_a_lead_in_is_a_weak_place_to_end_a_part():
     lead = "So she put me up a snack, and says:"
     text = f"Story\n\n{PROSE}\n{lead}\n\n“Take this.”\n\n{PROSE}\n{PROSE}"
