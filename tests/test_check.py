@@ -108,6 +108,23 @@ def test_every_broken_file_is_listed(tmp_path: Path, library: Path) -> None:
     assert "rated.txt: unknown rating 'spicy'" in problems
 
 
+def test_a_page_with_a_script_is_listed_with_the_reason(tmp_path: Path, library: Path) -> None:
+    (library / "page.html").write_text(
+        "<html><body><p>It began.</p>\n<iframe src='x.html'></iframe></body></html>",
+        encoding="utf-8",
+    )
+
+    status, output = run_check(config_for(tmp_path, library))
+
+    assert status == 1
+    problems = output.split("Problems (1):", 1)[1]
+    assert (
+        "page.html: the page holds an embedded frame (iframe) at line 2; active or embedded "
+        "content is refused" in problems
+    )
+    assert "You Left" in row(output, "you-left")
+
+
 def test_unknown_config_key_is_named_with_file_and_key(tmp_path: Path, library: Path) -> None:
     config = config_for(tmp_path, library, "colour: blue\nnext:\n  cooldown_minutes: -5\n")
 

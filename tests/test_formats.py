@@ -167,10 +167,9 @@ def test_a_sidecar_wins_over_what_the_download_says(tmp_path: Path, work: Work):
 
 def test_any_html_page_gives_its_paragraphs_and_headings(tmp_path: Path):
     page = (
-        "<html><head><title>x</title><style>p { color: red }</style>"
-        "<script>document.write('evil')</script></head><body>"
+        "<html><head><title>x</title><style>p { color: red }</style></head><body>"
         "<h1>The Long Road</h1><h2>One</h2><p>It began <em>badly</em>.</p>"
-        "<iframe src='x'><p>framed</p></iframe><p>Then it rained.</p><hr/>"
+        "<form><p>a form</p></form><p>Then it rained.</p><hr/>"
         "<p>Later.</p><h2>Two</h2><ul><li>eggs</li><li>milk</li></ul><p>It ended.</p>"
         "<noscript>enable scripts</noscript></body></html>"
     )
@@ -192,16 +191,61 @@ def test_any_html_page_gives_its_paragraphs_and_headings(tmp_path: Path):
     assert [story.paragraph_text(p) for p in chapters] == ["One", "Two"]
 
 
-def test_fifty_thousand_nested_tags_are_read_without_recursion(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        ("<script>document.write('evil')</script>", r"a script at line 2"),
+        ("<head><script src='x.js'></script></head>", r"a script at line 2"),
+        ("<iframe src='x'><p>framed</p></iframe>", r"an embedded frame \(iframe\) at line 2"),
+        ("<frameset><frame src='a.html'></frameset>", r"a frameset at line 2"),
+        ("<object data='x.swf'></object>", r"an embedded object \(object\)"),
+        ("<embed src='x.swf'>", r"an embedded object \(embed\)"),
+        ("<p onclick='steal()'>Click</p>", r"a script \(the onclick attribute of <p>\)"),
+        ("<a href=' JavaScript:steal()'>here</a>", r"a script \(a javascript: link in <a>\)"),
+        ("<svg><script>x()</script></svg>", r"a script at line 2"),
+    ],
+)
+def test_a_page_with_active_or_embedded_content_is_refused_with_the_reason(
+    tmp_path: Path, markup: str, reason: str
+):
+    path = tmp_path / "active.html"
+    path.write_text(f"<html><body><p>It began.</p>\n{markup}<p>It ended.</p></body></html>")
+    with pytest.raises(StoryError, match=rf"^active\.html: the page holds {reason}.*refused"):
+        load_story(path)
+
+
+def test_fifty_thousand_nested_tags_are_refused_without_recursion(tmp_path: Path):
     path = tmp_path / "deep.html"
     path.write_text("<div>" * 50_000 + "<p>Deep down.</p>" + "</div>" * 50_000, "utf-8")
-    assert posted(path) == ["Deep down."]
+    with pytest.raises(StoryError, match=r"^deep\.html: tags nested more than 512 deep"):
+        load_story(path)
+
+
+def test_nesting_a_real_page_uses_and_unclosed_paragraphs_are_read(tmp_path: Path):
+    # Deep but plausible nesting, and thousands of <p> and <li> left unclosed, as HTML allows:
+    # those are siblings, not nesting.
+    path = tmp_path / "deep.html"
+    unclosed = "".join(f"<p>Line {n}." for n in range(3000))
+    items = "<ul>" + "".join(f"<li>item {n}" for n in range(3000)) + "</ul>"
+    nested = "<div>" * 200 + "<p>Deep down." + "</div>" * 200
+    path.write_text(f"<html><body>{unclosed}{items}{nested}</body></html>", "utf-8")
+    pieces = posted(path, 100_000)
+    assert pieces[0] == "Line 0." and pieces[-1] == "Deep down."
+
+
+def test_a_refused_page_does_not_keep_the_other_stories_from_loading(tmp_path: Path):
+    (tmp_path / "active.html").write_text("<p>Hi.</p><script>x()</script>", encoding="utf-8")
+    (tmp_path / "fine.html").write_text("<p>It was fine.</p>", encoding="utf-8")
+    library = Library.load(tmp_path)
+    assert list(library.serials) == ["fine"]
+    assert [str(p) for p in library.problems] == [
+        "active.html: the page holds a script at line 1; active or embedded content is refused"
+    ]
 
 
 def test_a_page_with_no_text_is_refused_by_name(tmp_path: Path):
     path = tmp_path / "empty.html"
-    path.write_text("<html><script>x()</script><img src='a.png'/></html>", encoding="utf-8")
-    path.write_text("<html><script>x()</script><style>p{}</style></html>", encoding="utf-8")
+    path.write_text("<html><style>p{}</style><p> </p><hr/></html>", encoding="utf-8")
     with pytest.raises(StoryError, match=r"empty.html: no paragraphs"):
         load_story(path)
 
@@ -239,6 +283,31 @@ def test_an_epub_reads_in_spine_order_with_navigation_titles(tmp_path: Path, ver
         "Roses are red,\nViolets are blue.",
     ]
     assert story.source == "EPUB"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("<p>It was dark.</p><script>steal()</script>", "a script"),
+        ("<p>It was dark.</p><iframe src='https://example.com/'></iframe>", "an embedded frame"),
+        ("<div>" * 600 + "<p>Deep.</p>" + "</div>" * 600, "tags nested more than 512 deep"),
+    ],
+)
+def test_an_epub_page_with_active_content_is_refused_naming_the_page(
+    tmp_path: Path, body: str, reason: str
+):
+    pages = [("c1", "One", "<p>It began.</p>"), ("c2", "Two", body)]
+    path = write_epub(tmp_path / "night.epub", title="Night", author="A. Writer", pages=pages)
+    with pytest.raises(StoryError, match=rf"^night\.epub: OEBPS/c2\.xhtml: .*{reason}"):
+        load_story(path)
+
+
+def test_a_stylesheet_is_no_reason_to_refuse_an_ao3_download(tmp_path: Path, work: Work):
+    page = work.html_download()
+    assert "<style" in page and "<script" not in page
+    path = tmp_path / "work.html"
+    path.write_text(page, encoding="utf-8")
+    assert load_story(path).source == "AO3 HTML"
 
 
 def test_a_corrupt_epub_is_refused_and_the_other_stories_still_load(tmp_path: Path):

@@ -11,8 +11,9 @@ from pathlib import Path
 from bot.loaders import html
 from bot.loaders.document import Block, BlockKind, Document
 from bot.loaders.epub import Book
-from bot.loaders.markup import Chunk, read_html
+from bot.loaders.markup import Chunk, Refused, read_html
 from bot.loaders.reading import decode, read_bytes
+from bot.story import StoryError
 
 TEXT_SUFFIXES = (".txt", ".md")
 MARKUP_SUFFIXES = (".html", ".htm", ".xhtml", ".epub")
@@ -28,7 +29,10 @@ def load_markup(path: Path, max_bytes: int) -> Document:
             return Document(None, {**book.fields, **fields}, blocks, "AO3 EPUB", warnings)
         return Document(None, dict(book.fields), _book_blocks(book.pages), "EPUB")
     text, encoding = decode(path, read_bytes(path, max_bytes))
-    chunks = read_html(text)
+    try:
+        chunks = read_html(text)
+    except Refused as refused:
+        raise StoryError(path, str(refused)) from None
     source = "HTML" if encoding == "UTF-8" else f"HTML ({encoding})"
     if html.is_ao3(chunks):
         blocks, fields, warnings = html.ao3(chunks)

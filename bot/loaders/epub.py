@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-from bot.loaders.markup import Chunk, read_html
+from bot.loaders.markup import Chunk, Refused, read_html
 from bot.story import StoryError
 
 _NS = {
@@ -94,7 +94,10 @@ class Book:
             if not skipped and _SKIPPED_NAMES.search(href) and len(spine) > 2:
                 continue
             markup = self._member(archive, href).decode("utf-8", errors="replace")
-            self.pages.append((titles.get(href), read_html(markup)))
+            try:
+                self.pages.append((titles.get(href), read_html(markup)))
+            except Refused as refused:
+                raise StoryError(self.path, f"{href}: {refused}") from None
 
     def _encrypted(self, archive: zipfile.ZipFile) -> bool:
         encryption = self._xml(archive, "META-INF/encryption.xml")
@@ -117,7 +120,11 @@ class Book:
                 self.fields[field] = found[0] if field != "author" else ", ".join(found)
         description = next((t for t in texts("description") if t), None)
         if description:
-            self.fields["summary"] = " ".join(c.text for c in read_html(description)) or description
+            try:
+                chunks = read_html(description)
+            except Refused as refused:
+                raise StoryError(self.path, f"the package's description: {refused}") from None
+            self.fields["summary"] = " ".join(c.text for c in chunks) or description
         subjects = [t for t in texts("subject") if t]
         if subjects:
             self.fields["details"] = [("Subjects", ", ".join(subjects))]

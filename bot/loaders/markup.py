@@ -1,16 +1,37 @@
 """HTML to blocks of text, with the standard library's ``html.parser``.
 
 A real, forgiving HTML parser (the one Beautiful Soup uses by default) read as a stream: nothing
-is built but the blocks, so memory follows the text, not the markup, and 50,000 nested tags cost
-a counter, not a tree or a recursion. Scripts, styles, frames, forms and the like are dropped
-with their content. Each block remembers the few ids and classes around it that loaders care
-about (an Archive of Our Own download marks its preface, chapters and notes that way).
+is built but the blocks, so memory follows the text, not the markup. Styles, forms, media and the
+like are dropped with their content. A page with active or embedded content (a script, an event
+handler, a ``javascript:`` link, a frame, an object or embed) or with tags nested deeper than any
+real page nests them is refused (``Refused``): such a page is not a story as its author wrote it,
+and reading it without those parts would hide that. Each block remembers the few ids and classes
+around it that loaders care about (an Archive of Our Own download marks its preface, chapters
+and notes that way).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html.parser import HTMLParser
+
+# Active or embedded content: a page holding any is refused, not read without it.
+_REFUSED = {
+    "script": "a script",
+    "iframe": "an embedded frame (iframe)",
+    "frame": "a frame",
+    "frameset": "a frameset",
+    "object": "an embedded object (object)",
+    "embed": "an embedded object (embed)",
+    "applet": "an applet",
+}
+_LINK_ATTRIBUTES = frozenset(["href", "src", "action", "formaction", "data", "xlink:href"])
+# Deeper than any real page nests its elements (browsers stop building the tree at 512).
+MAX_NESTING = 512
+# Elements whose end tag may be left out: a run of them is a run of siblings, not nesting.
+_OPTIONAL_END = frozenset(
+    ["p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot"]
+)
 
 # Elements whose content is never story text.
 _DROPPED = frozenset(
@@ -34,6 +55,7 @@ _DROPPED = frozenset(
         "head",
         "title",
         "audio",
+        "applet",
         "video",
         "map",
     ]
@@ -129,6 +151,10 @@ class Chunk:
     marks: tuple[str, ...]
 
 
+class Refused(ValueError):
+    """A page that is not read: ``str()`` says what it holds and at which line."""
+
+
 class _Reader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -141,10 +167,12 @@ class _Reader(HTMLParser):
         self._dropping = ""
         self._dropped_depth = 0
         self._pre = 0
+        self._depth = 0
 
     # Structure ------------------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._refuse_active(tag, attrs)
         if self._dropping:
             if tag == self._dropping:
                 self._dropped_depth += 1
@@ -173,6 +201,14 @@ class _Reader(HTMLParser):
         marks = _marks(tag, attrs)
         self._stack.append((tag, self._context))
         self._open[tag] = self._open.get(tag, 0) + 1
+        if tag not in _OPTIONAL_END:
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                line = self.getpos()[0]
+                raise Refused(
+                    f"tags nested more than {MAX_NESTING} deep (line {line}); no real page "
+                    "nests that deep"
+                )
         if marks and len(self._context) < _MAX_CONTEXT:
             self._context = self._context + marks
 
@@ -196,11 +232,30 @@ class _Reader(HTMLParser):
         while self._stack:
             open_tag, context = self._stack.pop()
             self._open[open_tag] -= 1
+            if open_tag not in _OPTIONAL_END:
+                self._depth -= 1
             self._context = context
             if open_tag == "pre":
                 self._pre -= 1
             if open_tag == tag:
                 break
+
+    def _refuse_active(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        what = _REFUSED.get(tag)
+        if what is None:
+            for name, value in attrs:
+                if name.startswith("on"):
+                    what = f"a script (the {name} attribute of <{tag}>)"
+                elif name in _LINK_ATTRIBUTES and value and _is_script_link(value):
+                    what = f"a script (a javascript: link in <{tag}>)"
+                if what is not None:
+                    break
+            else:
+                return
+        line = self.getpos()[0]
+        raise Refused(
+            f"the page holds {what} at line {line}; active or embedded content is refused"
+        )
 
     def handle_data(self, data: str) -> None:
         if not self._dropping:
@@ -235,6 +290,12 @@ def _marks(tag: str, attrs: list[tuple[str, str | None]]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _is_script_link(value: str) -> bool:
+    # Browsers ignore white space and control characters inside the scheme.
+    scheme = "".join(ch for ch in value[:64] if ch > " ").lower()
+    return scheme.startswith(("javascript:", "vbscript:"))
+
+
 def _spaces(data: str) -> str:
     # HTML white space is one space; what is kept as a line break is only <br>.
     return (
@@ -247,7 +308,8 @@ def _spaces(data: str) -> str:
 
 
 def read_html(markup: str) -> list[Chunk]:
-    """The blocks of text of an HTML document, in order."""
+    """The blocks of text of an HTML document, in order; ``Refused`` for a page with active or
+    embedded content or pathological nesting."""
     reader = _Reader()
     reader.feed(markup)
     reader.close()
