@@ -48,6 +48,7 @@ from bot.store import (
     _ts_or_none,
     _vote,
 )
+from bot.uploads_db import POSTGRES_MIGRATION, PostgresUploads
 
 __all__ = ["PG_MIGRATIONS", "PostgresStore", "redact"]
 
@@ -185,6 +186,8 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX reminders_member ON reminders (member_id)",
     ),
+    # The servers' own uploaded stories (bot/uploads_db.py).
+    POSTGRES_MIGRATION,
 )
 
 # Coordination between the processes sharing the database, outside the numbered migrations
@@ -294,6 +297,10 @@ class PostgresStore:
 
     async def schema_version(self) -> int:
         return int(await self._value("SELECT version FROM serialbot_schema"))
+
+    def uploads(self) -> PostgresUploads:
+        """The servers' uploaded stories in this database (``bot.uploads_db``)."""
+        return PostgresUploads(self._transaction, self._connection)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.shards import ShardSet
     from bot.store import CatchUp, Delivery, Subscription, Trigger
+    from bot.uploads_db import PostgresUploads, SqliteUploads
+
+    Uploads = SqliteUploads | PostgresUploads
 
 __all__ = ["SerialStore", "StoreUnavailable", "describe_database", "open_store"]
 
@@ -30,6 +33,7 @@ class SerialStore(Protocol):
 
     async def close(self) -> None: ...
     async def schema_version(self) -> int: ...
+    def uploads(self) -> Uploads: ...
 
     async def create_subscription(
         self,

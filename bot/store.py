@@ -29,6 +29,7 @@ from typing import Any, Literal, Self, cast, get_args
 import aiosqlite
 
 from bot.shards import ShardSet
+from bot.uploads_db import SQLITE_MIGRATION, SqliteUploads
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -213,6 +214,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX reminders_member ON reminders (member_id)",
         "PRAGMA user_version = 4",
     ),
+    # The servers' own uploaded stories (bot/uploads_db.py).
+    SQLITE_MIGRATION,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -433,6 +436,10 @@ class Store:
     async def schema_version(self) -> int:
         async with self._lock:
             return await self._user_version()
+
+    def uploads(self) -> SqliteUploads:
+        """The servers' uploaded stories in this database (``bot.uploads_db``)."""
+        return SqliteUploads(self._transaction, self._fetch)
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.catalog import Catalog
 from bot.clock import Clock, SystemClock
-from bot.frontend.commands import SerialCommands, SerialTree
+from bot.frontend.commands import SerialCommands
 from bot.frontend.endpoint import Endpoint
 from bot.frontend.gateway import UnreadableEvents
 from bot.frontend.observe import command_answered
 from bot.frontend.pacing import RestGuard
 from bot.frontend.poster import DiscordPoster
 from bot.frontend.together import UNKNOWN_BUTTON, ReadingRoom
+from bot.frontend.tree import SerialTree
 from bot.frontend.views import DYNAMIC_ITEMS, ReadButton, is_ours, press_unshown, shown, view_of
 from bot.pacing import RestHealth
 from bot.scheduler import Scheduler, SchedulerSettings
@@ -33,6 +35,7 @@ from bot.shards import ShardSet
 from bot.shared_pacing import SharedPacer, pacer_for
 from bot.store import FILE_MODE
 from bot.together import ReadingTogether
+from bot.uploads import UploadLimits
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -84,6 +87,9 @@ class SerialBot(discord.AutoShardedClient):
         self.config = config
         self.store = store
         self.library = library
+        # The shared library plus each server's uploads: what the scheduler and commands read.
+        self.catalog = Catalog(library)
+        self.upload_limits: UploadLimits = getattr(config, "uploads", UploadLimits())
         self.clock: Clock = clock or SystemClock()
         self.sync_state = sync_state
         self.tree = SerialTree(self)
@@ -136,9 +142,10 @@ class SerialBot(discord.AutoShardedClient):
         await self._sync_commands()
         if self._scheduler is not None:
             return
+        await self.catalog.load(self.store.uploads())
         self._scheduler = Scheduler(
             self.store,
-            self.library,
+            self.catalog,
             self.poster,
             self.clock,
             self._scheduler_settings(),
@@ -224,6 +231,11 @@ class SerialBot(discord.AutoShardedClient):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         if self._scheduler is not None:
             await self._scheduler.pause_guild(guild.id, "the bot was removed from the server")
+        # Its uploads and progress are kept for the retention period, then purged.
+        await self.store.uploads().guild_left(guild.id, self.clock.now())
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.store.uploads().guild_back(guild.id)
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         # Paused at once, and the server told once (in its system channel), rather than finding

@@ -27,8 +27,11 @@ class _Bounded(app_commands.Transformer):
     """An integer option from ``low`` to ``high``, or a text option of that many characters:
     declared to Discord, and checked again when a command arrives."""
 
-    def __init__(self, kind: discord.AppCommandOptionType, low: int, high: int) -> None:
+    def __init__(
+        self, kind: discord.AppCommandOptionType, low: int, high: int, *, what: str = "part"
+    ) -> None:
         self._kind, self._low, self._high = kind, low, high
+        self._what = what
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -51,6 +54,11 @@ class _Bounded(app_commands.Transformer):
                 )
         elif not isinstance(value, int) or isinstance(value, bool):
             raise OptionOutOfBounds("That option takes a whole number.")
+        elif not self._low <= value <= self._high and self._what != "part":
+            raise OptionOutOfBounds(
+                f"That is outside {self._low:,} to {self._high:,} {self._what}; choose a "
+                "number within them."
+            )
         elif not self._low <= value <= self._high:
             shown = str(value) if value.bit_length() <= 64 else "that large"
             raise OptionOutOfBounds(
@@ -60,6 +68,7 @@ class _Bounded(app_commands.Transformer):
         return value
 
 
+Bounded = _Bounded
 PartNumber = app_commands.Transform[
     int, _Bounded(discord.AppCommandOptionType.integer, 1, PART_MAX)
 ]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.frontend.library_pages import PreviewPage
+
 if TYPE_CHECKING:
     pass
 
@@ -151,6 +153,7 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     ReadButton,
     NextPartButton,
     MarkAllReadButton,
+    PreviewPage,
 )
 
 

@@ -351,6 +351,18 @@ class Scheduler:
     async def subscription(self, channel_id: int) -> Subscription | None:
         return await self._store.subscription(channel_id)
 
+    async def follow_story(self, channel_id: int) -> None:
+        """Move a channel onto the version of its story loaded now (its story was replaced or
+        cut anew), keeping its place in the text and telling it what changed."""
+        async with self._courier.lock(channel_id):
+            sub = await self._store.subscription(channel_id)
+            if sub is None or sub.completed:
+                return
+            serial = self._library.get(sub.slug)
+            if serial is not None:
+                await self._courier.follow_revision(sub, serial)
+        self.wake()
+
     # --- helpers -------------------------------------------------------------------------------
 
     async def _move_to(self, channel_id: int, part: int) -> Subscription:

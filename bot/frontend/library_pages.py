@@ -1,0 +1,173 @@
+"""What the library commands show: a story's card after an upload, and its preview, a page of
+parts at a time with buttons to page through. The buttons are ``DynamicItem``s: their state (the
+story, the part length, the page) lives in the ``custom_id``, which is untrusted input, so a press
+is checked like a command (Manage Channels, a story of this server or a shared one)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.utils import escape_markdown
+
+from bot.frontend.answers import fit_message
+from bot.frontend.stories import OWN_MARK, SHARED_MARK, UNRATED, serial_title
+from bot.limits import AUTHOR_SHOWN, CUSTOM_ID_LIMIT, MESSAGE_LIMIT, shorten
+from bot.preview import ENDS_AT
+from bot.splitter import split
+from bot.story import WORDS_PER_MINUTE, Part, Serial
+from bot.together import plural
+
+if TYPE_CHECKING:
+    from bot.catalog import Entry
+    from bot.frontend.client import SerialBot
+
+    Interaction = discord.Interaction[SerialBot]
+
+PARTS_PER_PAGE = 8
+BOUNDARIES_SHOWN = 3
+_LINE_SHOWN = 90
+NOT_ADMIN = (
+    "Only members who can manage channels (Manage Channels) may manage this server's stories."
+)
+
+
+def cut(entry: Entry, words_per_part: int | None, tolerance: float) -> Serial:
+    """The story cut at ``words_per_part`` (None: as channels get it)."""
+    serial = entry.serial
+    if words_per_part is None:
+        return serial
+    return Serial(serial.story, split(serial.story, words_per_part, tolerance))
+
+
+def card(entry: Entry, *, heading: str, notes: list[str] | None = None) -> str:
+    """A story in short: what ``preview`` would say, with the first part boundaries."""
+    serial = entry.serial
+    story = serial.story
+    meta = story.meta
+    minutes = max(1, round(story.words / WORDS_PER_MINUTE))
+    lines = [heading, serial_title(serial)]
+    if meta.author:
+        lines[-1] += f" by {escape_markdown(shorten(meta.author, AUTHOR_SHOWN))}"
+    rating = meta.rating.value if entry.rated else f"**{UNRATED}**"
+    lines.append(
+        f"`{entry.slug}` · {OWN_MARK if not entry.shared else SHARED_MARK} · rating: {rating}"
+    )
+    notes_text = ", ".join(meta.content_notes) if meta.content_notes else "none given"
+    lines.append(f"Content notes: {escape_markdown(shorten(notes_text, 300))}")
+    lines.append(
+        f"{plural(len(serial.parts), 'part')} · {story.words:,} words · about "
+        f"{_hours(minutes)} of reading"
+    )
+    for part in serial.parts[:BOUNDARIES_SHOWN]:
+        lines.append(_boundary(part))
+    if len(serial.parts) > BOUNDARIES_SHOWN:
+        lines.append(f"… `/serial library preview story:{entry.slug}` shows every part.")
+    for warning in story.warnings[:3]:
+        lines.append(f"Note: {escape_markdown(shorten(warning, 200))}")
+    lines.extend(notes or [])
+    return fit_message("\n".join(lines))
+
+
+def _hours(minutes: int) -> str:
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f} h"
+
+
+def _boundary(part: Part) -> str:
+    return (
+        f"Part {part.index}: {part.words:,} words, {part.minutes} min, ends at "
+        f"{ENDS_AT[part.ends_with]}"
+    )
+
+
+def _line(text: str) -> str:
+    return escape_markdown(shorten(" ".join(text.split()), _LINE_SHOWN))
+
+
+def page_count(serial: Serial) -> int:
+    return max(1, -(-len(serial.parts) // PARTS_PER_PAGE))
+
+
+def preview_page(entry: Entry, serial: Serial, page: int) -> str:
+    """One page of the preview: each part's words, minutes, and its first and last lines."""
+    pages = page_count(serial)
+    page = min(max(page, 1), pages)
+    first = (page - 1) * PARTS_PER_PAGE
+    lines = [
+        f"{serial_title(serial)} · {plural(len(serial.parts), 'part')} · "
+        f"{serial.story.words:,} words · page {page} of {pages}"
+    ]
+    for part in serial.parts[first : first + PARTS_PER_PAGE]:
+        lines.append("")
+        lines.append(f"**Part {part.index}** · {_boundary(part).split(': ', 1)[1]}")
+        if part.paragraphs:
+            opening = part.paragraphs[0].strip().split("\n")[0]
+            closing = part.paragraphs[-1].strip().split("\n")[-1]
+            lines.append(f"▸ {_line(opening)}")
+            lines.append(f"◂ {_line(closing)}")
+    text = "\n".join(lines)
+    if not entry.rated:
+        text += f"\n\nRated: **{UNRATED}**: set a rating with `/serial library edit` to subscribe."
+    return shorten(text, MESSAGE_LIMIT)
+
+
+def preview_view(entry: Entry, words: int, page: int, pages: int) -> discord.ui.View | None:
+    """◂ and ▸ buttons, when there is more than one page (and the id fits)."""
+    if pages <= 1 or len(PreviewPage.custom_id_for(entry.slug, words, pages)) > CUSTOM_ID_LIMIT:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(PreviewPage(entry.slug, words, page - 1, "◂ Previous", disabled=page <= 1))
+    view.add_item(PreviewPage(entry.slug, words, page + 1, "Next ▸", disabled=page >= pages))
+    return view
+
+
+class PreviewPage(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"serial:preview:(?P<page>[0-9]{1,5}):(?P<words>[0-9]{1,6}):(?P<slug>[a-z0-9-]{1,64})",
+):
+    """A page of ``/serial library preview``; ``words`` 0 means as channels get the story."""
+
+    def __init__(
+        self, slug: str, words: int, page: int, label: str = "Page", *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=self.custom_id_for(slug, words, max(page, 0)),
+                disabled=disabled,
+            )
+        )
+        self.slug, self.words, self.page = slug, words, page
+
+    @staticmethod
+    def custom_id_for(slug: str, words: int, page: int) -> str:
+        return f"serial:preview:{page}:{words}:{slug}"
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> PreviewPage:
+        return cls(match["slug"], int(match["words"]), int(match["page"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        bot = interaction.client
+        if interaction.guild_id is None or not interaction.permissions.manage_channels:
+            await interaction.response.send_message(NOT_ADMIN, ephemeral=True)
+            return
+        entry = bot.catalog.find(interaction.guild_id, self.slug)
+        if entry is None:
+            await interaction.response.send_message(
+                "That story is no longer in this server's library.", ephemeral=True
+            )
+            return
+        serial = cut(entry, self.words or None, bot.catalog.tolerance)
+        pages = page_count(serial)
+        page = min(max(self.page, 1), pages)
+        await interaction.response.edit_message(
+            content=preview_page(entry, serial, page),
+            view=preview_view(entry, self.words, page, pages),
+        )
