@@ -96,8 +96,6 @@ class LibraryCommands(app_commands.Group):
             raise app_commands.NoPrivateMessage()
         if interaction.permissions.manage_channels:
             return True
-        if interaction.type is discord.InteractionType.autocomplete:
-            return False  # no choices; the command itself says why
         raise app_commands.CheckFailure(NOT_ADMIN)
 
     @property
@@ -210,7 +208,7 @@ class LibraryCommands(app_commands.Group):
         await interaction.response.defer(ephemeral=True, thinking=True)
         entry = self.bot.catalog.find(_guild(interaction), story)
         if entry is None:
-            raise UploadError(_unknown(story, own=False))
+            raise UploadError(_unknown(story))
         serial = await asyncio.to_thread(cut, entry, words_per_part, self.bot.catalog.tolerance)
         pages = page_count(serial)
         view = preview_view(entry, words_per_part or 0, 1, pages)
@@ -260,7 +258,7 @@ class LibraryCommands(app_commands.Group):
             guild_id, upload.slug, title=title_now, meta=meta, now=self.bot.clock.now()
         )
         if not ok:
-            raise UploadError(_unknown(story, own=True))
+            raise UploadError(_unknown(story))
         upload = dataclasses.replace(changed, title=title_now)
         new = dataclasses.replace(new, upload=upload)
         self.bot.catalog.put(new)
@@ -280,7 +278,7 @@ class LibraryCommands(app_commands.Group):
         new = await self._read(interaction, file, guild_id, upload.slug, dict(upload.meta), upload)
         assert new.upload is not None
         if not await self.bot.store.uploads().replace(new.upload, self.limits):
-            raise UploadError(_unknown(story, own=True))
+            raise UploadError(_unknown(story))
         self.bot.catalog.put(new)
         followers = await self._followers(guild_id, new.key)
         await self._move(followers)
@@ -320,7 +318,10 @@ class LibraryCommands(app_commands.Group):
     async def _any_story(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return story_choices(self.bot.catalog.entries(_guild(interaction)), current)
+        # discord.py runs no group check for autocomplete: readers get no choices.
+        if interaction.guild_id is None or not interaction.permissions.manage_channels:
+            return []
+        return story_choices(self.bot.catalog.entries(interaction.guild_id), current)
 
     @edit.autocomplete("story")
     @replace.autocomplete("story")
@@ -328,17 +329,19 @@ class LibraryCommands(app_commands.Group):
     async def _own_story(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return story_choices(self.bot.catalog.uploads(_guild(interaction)), current)
+        if interaction.guild_id is None or not interaction.permissions.manage_channels:
+            return []
+        return story_choices(self.bot.catalog.uploads(interaction.guild_id), current)
 
     # --- helpers -------------------------------------------------------------------------------
 
     async def _own(self, guild_id: int, typed: str) -> tuple[Entry, Upload]:
         entry = self.bot.catalog.find(guild_id, typed)
         if entry is None or entry.upload is None:
-            raise UploadError(_unknown(typed, own=entry is None))
+            raise UploadError(_unknown(typed, shared=entry is not None))
         upload = await self.bot.store.uploads().get(guild_id, entry.slug)
         if upload is None:
-            raise UploadError(_unknown(typed, own=True))
+            raise UploadError(_unknown(typed))
         return entry, upload
 
     async def _followers(self, guild_id: int, key: str) -> list[int]:
@@ -366,9 +369,9 @@ def _taken(slug: str) -> str:
     )
 
 
-def _unknown(typed: str, *, own: bool) -> str:
+def _unknown(typed: str, *, shared: bool = False) -> str:
     shown = escape_markdown(shorten(typed, 60))
-    if not own:
+    if shared:
         return (
             f"`{shown}` is one of the bot's shared stories: only its operator can change it. "
             "Pick one of this server's stories from the list."

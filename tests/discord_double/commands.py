@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attachments import AttachmentHost
 from .limits import OptionType, Permission
 from .state import World
 from .validate import check_commands
@@ -130,8 +131,15 @@ def _convert(
     guild_id: int | None,
     *,
     forged: bool = False,
+    attachments: AttachmentHost | None = None,
 ) -> Any:
     kind = OptionType(option["type"])
+    if kind == OptionType.attachment:
+        if attachments is None:
+            raise ValueError(f"option {option['name']!r}: this double serves no attachments")
+        entry = attachments.resolved(value)
+        resolved.setdefault("attachments", {})[entry["id"]] = entry
+        return entry["id"]
     if kind == OptionType.string:
         text = str(value)
         low, high = option.get("min_length"), option.get("max_length")
@@ -192,6 +200,7 @@ def build_options(
     guild_id: int | None,
     focused: str | None = None,
     forged: bool = False,
+    attachments: AttachmentHost | None = None,
 ) -> tuple[list[Json], Json]:
     """``data.options`` and ``data.resolved`` for ``/command sub ... name:value``, in the order
     of the command's definition, as Discord's client fills them. ``forged`` skips the bounds
@@ -234,7 +243,9 @@ def build_options(
                 {"type": option["type"], "name": name, "value": str(values[name]), "focused": True}
             )
             continue
-        value = _convert(world, option, values[name], resolved, guild_id, forged=forged)
+        value = _convert(
+            world, option, values[name], resolved, guild_id, forged=forged, attachments=attachments
+        )
         choices = option.get("choices")
         if choices and value not in [c["value"] for c in choices]:
             raise ValueError(f"option {name!r}: {value!r} is not one of its choices")

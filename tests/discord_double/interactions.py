@@ -163,7 +163,9 @@ class InvokedInteraction:
         )
 
     async def autocomplete_choices(self, timeout: float = 5.0) -> list[Json]:
-        return await self.wait_for(lambda: self.choices, timeout)
+        # An empty list is an answer too.
+        await self.wait_for(lambda: self.choices is not None, timeout)
+        return self.choices or []
 
     async def text(self, timeout: float = 5.0) -> str:
         """Everything the member was shown as one string: contents and embed text, in order."""

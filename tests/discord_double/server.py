@@ -18,6 +18,7 @@ import yarl
 from aiohttp import web
 
 from .actions import Actions
+from .attachments import AttachmentHost, HostedFile, Serve
 from .ban import BAN_SECONDS, Ban, BanGate, BanKind
 from .commands import CommandRegistry, build_options, split_path
 from .components import DirectMessages, pressable
@@ -141,6 +142,7 @@ class DiscordDouble:
         self.rest = RestApi(self)
         self.interaction_routes = InteractionRoutes(self)
         self.direct = DirectMessages(self)
+        self.attachments = AttachmentHost(self.world, lambda: self.url)
         self.interaction_routes.deadline = interaction_deadline
         self.recommended_shards = recommended_shards
         self.requests: list[RequestRecord] = []
@@ -234,6 +236,8 @@ class DiscordDouble:
         for route in routes:
             app.router.add_route(route.method, API_PREFIX + route.path, route.handler)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.not_found)
+        for route in self.attachments.routes():
+            app.router.add_route(route.method, route.path, route.handler)
         app.router.add_get("/gateway/", self.gateway.handle)
         app.router.add_get("/gateway-resume/", self.gateway.handle)
         app.router.add_get("/_double/world", self._world_info)
@@ -603,7 +607,14 @@ class DiscordDouble:
                 command, is_guild=is_guild, in_guild=not dm, member_permissions=perms
             )
         data_options, resolved = build_options(
-            world, command, parts, options, guild_id=guild_id, focused=focused, forged=forged
+            world,
+            command,
+            parts,
+            options,
+            guild_id=guild_id,
+            focused=focused,
+            forged=forged,
+            attachments=self.attachments,
         )
         data: Json = {"id": command["id"], "name": parts[0], "type": 1, "options": data_options}
         if resolved:
@@ -629,6 +640,22 @@ class DiscordDouble:
             "INTERACTION_CREATE", record.payload, guild_id=guild_id, intent=0
         )
         return record
+
+    def attachment(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        size: int | None = None,
+        content_type: str | None = None,
+        serve: Serve = "ok",
+    ) -> HostedFile:
+        """A file a member attaches to a command (pass it as the option's value): served from
+        a signed link on 127.0.0.1. ``size`` declares another size than the bytes'; ``serve``
+        makes the download fail, hang or break off (see ``attachments``)."""
+        return self.attachments.add(
+            filename, data, size=size, content_type=content_type, serve=serve
+        )
 
     async def click(
         self,
