@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import loaders
 from bot.library import MAX_STORY_BYTES, STORY_SUFFIXES, load_story, make_serial, slug_for
@@ -31,6 +31,9 @@ from bot.loaders.metadata import check_field, parse_metadata, split_front_matter
 from bot.loaders.reading import decode
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART
 from bot.story import Rating, Serial, StoryError
+
+if TYPE_CHECKING:
+    from bot.config import UploadSettings
 
 MEGABYTE = 1024 * 1024
 SLUG_MAX = 64
@@ -90,6 +93,16 @@ class UploadLimits:
     download_seconds: float = 30.0
     # Days a server's uploads and progress are kept after the bot was removed from it.
     retention_days: int = 30
+
+    @classmethod
+    def from_config(cls, settings: UploadSettings) -> UploadLimits:
+        return cls(
+            max_bytes=settings.max_file_mb * MEGABYTE,
+            stories_per_server=settings.stories_per_server,
+            bytes_per_server=settings.mb_per_server * MEGABYTE,
+            download_seconds=float(settings.download_seconds),
+            retention_days=settings.retention_days,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,11 @@ class Purged:
 
 def over_quota(usage: Usage, limits: UploadLimits, *, adding: int, size: int) -> str | None:
     """Which limit the server would pass, said for its admins; None when within both."""
+    if limits.stories_per_server == 0:
+        return (
+            "This bot takes no uploads: its operator turned them off. The shared stories are "
+            "listed by `/serial stories`."
+        )
     if usage.stories + adding > limits.stories_per_server:
         return (
             f"This server already has {usage.stories} of its {limits.stories_per_server} "

@@ -41,6 +41,11 @@ EVERY_KEY = {
     "log_level",
     "log_format",
     "metrics.port",
+    "uploads.max_file_mb",
+    "uploads.stories_per_server",
+    "uploads.mb_per_server",
+    "uploads.download_seconds",
+    "uploads.retention_days",
 }
 
 

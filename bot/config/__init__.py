@@ -46,6 +46,7 @@ from bot.config._settings import (
     NextSettings,
     ShardSettings,
     ThreadSettings,
+    UploadSettings,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "NextSettings",
     "ShardSettings",
     "ThreadSettings",
+    "UploadSettings",
     "hide_tokens",
     "is_postgresql_url",
     "load_config",

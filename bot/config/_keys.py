@@ -24,6 +24,7 @@ from bot.config._settings import (
     NextSettings,
     ShardSettings,
     ThreadSettings,
+    UploadSettings,
 )
 from bot.limits import ARCHIVE_MINUTES
 from bot.logs import LOG_FORMATS
@@ -69,6 +70,17 @@ KEYS: dict[str, tuple[str, value.ValueCheck]] = {
     "log_level": ("log_level", value.one_of(LOG_LEVELS, fold=True)),
     "log_format": ("log_format", value.one_of(LOG_FORMATS)),
     "metrics.port": ("metrics.port", value.port),
+    "uploads.max_file_mb": ("uploads.max_file_mb", value.whole_number(1, 500, " MB")),
+    "uploads.stories_per_server": (
+        "uploads.stories_per_server",
+        value.whole_number(0, 10_000, " stories"),
+    ),
+    "uploads.mb_per_server": ("uploads.mb_per_server", value.whole_number(1, 100_000, " MB")),
+    "uploads.download_seconds": (
+        "uploads.download_seconds",
+        value.whole_number(5, 600, " seconds"),
+    ),
+    "uploads.retention_days": ("uploads.retention_days", value.whole_number(0, 3650, " days")),
 }
 SECTIONS = frozenset(key.partition(".")[0] for key in KEYS if "." in key)
 _NULLABLE = frozenset({"commands.sync_guild", "shards.count", "shards.ids", "metrics.port"})
@@ -165,5 +177,6 @@ def build(values: dict[str, Any], source: Path | None) -> Config:
         shards=pick(ShardSettings, "shards."),
         cluster=pick(ClusterSettings, "cluster."),
         discord=pick(DiscordSettings, "discord."),
+        uploads=pick(UploadSettings, "uploads."),
         source=source,
     )

@@ -60,6 +60,19 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadSettings:
+    """What each server may add to its own library from Discord (``/serial library``)."""
+
+    max_file_mb: int = 8
+    # Per server, all its uploads together; 0 stories turns uploads off.
+    stories_per_server: int = 25
+    mb_per_server: int = 50
+    download_seconds: int = 30
+    # How long a server's uploads and progress are kept after the bot was removed from it.
+    retention_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class ShardSettings:
     """Which Discord shards this process runs. ``count`` None takes Discord's recommendation
     (``GET /gateway/bot``); ``ids`` None runs every shard. A cluster gives every process the same
@@ -113,6 +126,7 @@ class Config:
     log_level: str = "INFO"
     log_format: str = "text"
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    uploads: UploadSettings = field(default_factory=UploadSettings)
     # The file the values came from; None when only defaults (and the environment) apply.
     source: Path | None = None
 

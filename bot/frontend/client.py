@@ -89,7 +89,7 @@ class SerialBot(discord.AutoShardedClient):
         self.library = library
         # The shared library plus each server's uploads: what the scheduler and commands read.
         self.catalog = Catalog(library)
-        self.upload_limits: UploadLimits = getattr(config, "uploads", UploadLimits())
+        self.upload_limits = UploadLimits.from_config(config.uploads)
         self.clock: Clock = clock or SystemClock()
         self.sync_state = sync_state
         self.tree = SerialTree(self)
