@@ -22,6 +22,7 @@ _COMMANDS = {
     "migrate": "bot.migrate",
     "status": "bot.status",
     "backup": "bot.backup",
+    "purge-guild": "bot.retention",
 }
 
 
@@ -108,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument(
         "path", type=Path, help="the copy to write (a folder gets a dated file name)"
     )
+
+    purge = with_config(
+        sub.add_parser(
+            "purge-guild",
+            help="delete a server's uploaded stories and progress (after the bot left it)",
+        )
+    )
+    purge.add_argument("guild_id", type=int, metavar="ID", help="the server's id")
 
     invite = sub.add_parser("invite-url", help="print the link that adds the bot to a server")
     invite.add_argument(

@@ -7,6 +7,7 @@ configured one or Discord's recommendation."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -30,6 +31,7 @@ from bot.frontend.together import UNKNOWN_BUTTON, ReadingRoom
 from bot.frontend.tree import SerialTree
 from bot.frontend.views import DYNAMIC_ITEMS, ReadButton, is_ours, press_unshown, shown, view_of
 from bot.pacing import RestHealth
+from bot.retention import keep_purging, purge_departed
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.shards import ShardSet
 from bot.shared_pacing import SharedPacer, pacer_for
@@ -100,6 +102,7 @@ class SerialBot(discord.AutoShardedClient):
             health=self.rest_guard.health,
         )
         self._scheduler: Scheduler | None = None
+        self._retention: asyncio.Task[None] | None = None
         self._shard_set: ShardSet | None = None
         # The operator's /metrics and /healthz, when ``metrics.port`` is set.
         self.endpoint: Endpoint | None = None
@@ -156,6 +159,7 @@ class SerialBot(discord.AutoShardedClient):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.reading.start(ReadingTogether(self.store, self._scheduler, self.clock))
         await self._scheduler.start()
+        self._retention = asyncio.create_task(self._keep_purging())
         log.info(
             "scheduler started with %d stories for %s",
             len(self.library.serials),
@@ -188,6 +192,9 @@ class SerialBot(discord.AutoShardedClient):
         # Stop posting first, so an in-flight post finishes while the connection still exists;
         # but not for longer than a service manager waits before it kills (systemd: 90 s).
         scheduler, self._scheduler = self._scheduler, None
+        retention, self._retention = self._retention, None
+        if retention is not None:
+            retention.cancel()
         if scheduler is not None:
             await scheduler.stop(grace=SHUTDOWN_GRACE_SECONDS)
         await self.reading.stop()
@@ -227,6 +234,20 @@ class SerialBot(discord.AutoShardedClient):
     async def on_shard_ready(self, shard_id: int) -> None:
         servers = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
         log.info("shard %d of %s ready with %d servers", shard_id, self.shard_count, servers)
+
+    async def _keep_purging(self) -> None:
+        # Not before the servers are known: one the bot is back in must not be purged.
+        await self.wait_until_ready()
+        await keep_purging(self._purge_departed)
+
+    async def _purge_departed(self) -> list[int]:
+        return await purge_departed(
+            self.store,
+            now=self.clock.now(),
+            retention_days=self.upload_limits.retention_days,
+            catalog=self.catalog,
+            still_here=lambda guild_id: self.get_guild(guild_id) is not None,
+        )
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         if self._scheduler is not None:

@@ -1,0 +1,97 @@
+"""Forgetting a server: when the bot is removed from a server, its uploads and progress are kept
+for the configured retention period (it may be added back), then deleted; ``serialbot
+purge-guild ID`` deletes them at once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.storage import SerialStore
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_SECONDS = 3600.0
+
+
+async def purge_departed(
+    store: SerialStore,
+    *,
+    now: datetime,
+    retention_days: int,
+    catalog: Catalog | None = None,
+    still_here: Callable[[int], bool] = lambda guild_id: False,
+) -> list[int]:
+    """Delete the data of every server the bot left at least ``retention_days`` ago; a server
+    it is back in is kept (and no longer counted as left). Returns the servers purged."""
+    uploads = store.uploads()
+    purged: list[int] = []
+    for guild_id in await uploads.departed_before(now - timedelta(days=retention_days)):
+        if still_here(guild_id):
+            await uploads.guild_back(guild_id)
+            continue
+        removed = await uploads.purge_guild(guild_id)
+        if catalog is not None:
+            catalog.drop_guild(guild_id)
+        log.info(
+            "Deleted the data of server %s, %d days after the bot left it: %d uploads, %d channels",
+            guild_id,
+            retention_days,
+            removed.uploads,
+            removed.subscriptions,
+        )
+        purged.append(guild_id)
+    return purged
+
+
+async def keep_purging(check: Callable[[], object], seconds: float = CHECK_EVERY_SECONDS) -> None:
+    """Run ``check`` (a coroutine function) now and then for as long as the bot runs; a failure
+    is logged and tried again at the next round, never the end of the loop."""
+    while True:
+        try:
+            await check()  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Could not delete the data of servers the bot has left")
+        await asyncio.sleep(seconds)
+
+
+def main(args: argparse.Namespace) -> int:
+    """``serialbot purge-guild ID``."""
+    from bot.config import ConfigError, load_config
+    from bot.storage import describe_database, open_store
+    from bot.store import StoreError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+    async def purge() -> tuple[int, int]:
+        store = await open_store(config)
+        try:
+            removed = await store.uploads().purge_guild(args.guild_id)
+        finally:
+            await store.close()
+        return removed.uploads, removed.subscriptions
+
+    try:
+        uploads, channels = asyncio.run(purge())
+    except StoreError as error:
+        print(f"serialbot purge-guild: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Deleted from {describe_database(config)} everything kept for server {args.guild_id}: "
+        f"{uploads} uploaded stories, {channels} channels with their progress, votes and "
+        "reminders."
+    )
+    return 0
