@@ -4,15 +4,19 @@ server only."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import CommandSettings
-from tests.discord_double import DiscordDouble
-from tests.discord_double.limits import MESSAGE_CONTENT_MAX, Permission
+from tests.discord_double import CallbackType, DiscordDouble
+from tests.discord_double.limits import CUSTOM_ID_MAX, MESSAGE_CONTENT_MAX, Permission
 from tests.frontend_harness import (
+    START,
     Harness,
     lighthouse_paragraphs,
     running_bot,
@@ -134,3 +138,121 @@ async def test_readers_are_refused_every_library_command(harness: Harness) -> No
     assert harness.bot.catalog.upload(harness.double.guild_id, "tide-clock") is not None
     choices = await harness.double.autocomplete("serial library remove", {"story": ""})
     assert choices == []
+
+
+def long_story(title: str = "The Long Watch", paragraphs: int = 40) -> bytes:
+    body = [
+        f"Watch {i} on the long wall passed in silence, and the guard wrote down every "
+        f"lantern he saw moving on the plain below, {i * 3} in all before the dawn came."
+        for i in range(1, paragraphs + 1)
+    ]
+    front = f"---\ntitle: {title}\nrating: general\nwords_per_part: 60\n---\n\n"
+    return (front + "\n\n".join(body) + "\n").encode()
+
+
+def _custom_ids(message: Any) -> list[str]:
+    return [c["custom_id"] for row in message.components for c in row["components"]]
+
+
+async def test_preview_pages_through_every_part_with_buttons(harness: Harness) -> None:
+    double = harness.double
+    await add(harness, "long-watch.txt", long_story())
+    entry = harness.bot.catalog.upload(double.guild_id, "long-watch")
+    assert entry is not None and len(entry.serial.parts) > 8
+    record = await harness.invoke("serial library preview", {"story": "long-watch"}, admin=True)
+    first = await record.followup(timeout=15)
+    assert first.ephemeral and "page 1 of" in first.content and "**Part 1**" in first.content
+    assert "▸ Watch 1 on the long wall" in first.content
+    ids = _custom_ids(first)
+    assert len(ids) == 2 and all(len(i) <= CUSTOM_ID_MAX for i in ids)
+    pressed = await double.click(first.id, ids[1], user_id=double.admin_id)
+    assert await pressed.response() == CallbackType.update_message
+    shown = double.message(first.id)
+    assert "page 2 of" in shown.content and "**Part 9**" in shown.content
+    assert len(shown.content) <= MESSAGE_CONTENT_MAX
+    # A reader pressing a copied id is refused and changes nothing.
+    forged = await double.click(first.id, ids[1], user_id=double.reader_id, forged=True)
+    assert "Manage Channels" in await forged.text()
+    assert "page 2 of" in double.message(first.id).content
+    # Another part length cuts it anew, paged the same way.
+    longer = await harness.invoke(
+        "serial library preview", {"story": "long-watch", "words_per_part": 400}, admin=True
+    )
+    text = (await longer.followup(timeout=15)).content
+    assert "page 1 of 1" in text
+
+
+async def test_replace_moves_two_following_channels_by_text_position(harness: Harness) -> None:
+    double = harness.double
+    await add(harness, "long-watch.txt", long_story())
+    second = await double.add_channel("second")
+    await harness.subscribe("long-watch")
+    await harness.subscribe("long-watch", channel_id=second)
+    await harness.until_first_post()
+    await harness.advance(timedelta(days=1))
+    key = f"{double.guild_id}:long-watch"
+    before = {c: await harness.bot.store.subscription(c) for c in (harness.general, second)}
+    assert all(s is not None and s.next_part == 3 and s.slug == key for s in before.values())
+    # The new version adds a preface at the start: every place moves on in the text.
+    preface = (
+        "A preface written later explains where the wall stood and who kept it, "
+        "over several sentences that change nothing in the watches that follow it here."
+    )
+    new = long_story().replace(b"---\n\nWatch 1 ", f"---\n\n{preface}\n\nWatch 1 ".encode())
+    record = await harness.invoke(
+        "serial library replace",
+        {"story": "long-watch", "file": double.attachment("long-watch-2.txt", new)},
+        admin=True,
+    )
+    text = await record.text(timeout=15)
+    assert "Replaced" in text and f"<#{harness.general}>" in text and f"<#{second}>" in text
+    entry = harness.bot.catalog.upload(double.guild_id, "long-watch")
+    assert entry is not None
+    for channel in (harness.general, second):
+        sub = await harness.bot.store.subscription(channel)
+        assert sub is not None and sub.revision == entry.serial.story.revision
+        told = [m.content for m in harness.bot_messages(channel) if "was edited" in m.content]
+        assert told, channel
+        received = "\n".join(m.content for m in harness.bot_messages(channel))
+        await harness.advance(timedelta(days=1))
+        latest = "\n".join(m.content for m in harness.bot_messages(channel))[len(received) :]
+        # The next part continues after the last watch received: nothing repeated, no preface.
+        assert "preface" not in latest
+        last_seen = max(int(w) for w in re.findall(r"Watch (\d+) on", received))
+        assert f"Watch {last_seen + 1} on" in latest
+        assert f"Watch {last_seen} on" not in latest
+
+
+async def test_remove_is_refused_while_a_channel_follows_naming_it(harness: Harness) -> None:
+    await add(harness, "tide-clock.txt", story_file())
+    await harness.subscribe("tide-clock")
+    record = await harness.invoke("serial library remove", {"story": "tide-clock"}, admin=True)
+    text = await record.text(timeout=15)
+    assert "cannot be removed" in text and f"<#{harness.general}>" in text
+    assert harness.bot.catalog.upload(harness.double.guild_id, "tide-clock") is not None
+    await (await harness.invoke("serial unsubscribe", admin=True)).reply()
+    record = await harness.invoke("serial library remove", {"story": "tide-clock"}, admin=True)
+    assert "Removed" in await record.text(timeout=15)
+    assert harness.bot.catalog.upload(harness.double.guild_id, "tide-clock") is None
+    assert await harness.bot.store.uploads().listed(harness.double.guild_id) == []
+    shared = await harness.invoke("serial library remove", {"story": "lighthouse"}, admin=True)
+    assert "only its operator" in await shared.text(timeout=15)
+
+
+async def test_a_restart_keeps_every_upload_and_its_channels(
+    discord_double: DiscordDouble, tmp_path: Path
+) -> None:
+    write_story(stories_folder(tmp_path), "lighthouse", lighthouse_paragraphs(), title="Lighthouse")
+    async with running_bot(discord_double, tmp_path) as harness:
+        await add(harness, "tide-clock.txt", story_file())
+        await add(harness, "long-watch.txt", long_story())
+        await harness.subscribe("tide-clock")
+        await harness.until_first_post()
+    async with running_bot(discord_double, tmp_path, start=START + timedelta(days=1)) as again:
+        guild = discord_double.guild_id
+        assert [e.slug for e in again.bot.catalog.uploads(guild)] == ["long-watch", "tide-clock"]
+        await again.advance(timedelta(hours=6, minutes=1))
+        posted = "\n".join(m.content for m in again.bot_messages(again.general))
+        assert "Evening 4 at the harbour" in posted or "Part 2" in posted
+        status = await again.invoke("serial status")
+        assert "The Tide Clock" in await status.text()
