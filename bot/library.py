@@ -161,7 +161,7 @@ def _load_markup(path: Path, max_bytes: int, author_notes: bool) -> Story:
         sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
         fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
     notes = fields.get("author_notes", author_notes)
-    text, paragraphs = build(document.blocks or [], notes=notes)
+    text, paragraphs, emphasis = build(document.blocks or [], notes=notes)
     if not paragraphs:
         raise StoryError(path, "no paragraphs of text (only headings, images or markup)")
     fields["details"] = details
@@ -174,6 +174,7 @@ def _load_markup(path: Path, max_bytes: int, author_notes: bool) -> Story:
         revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
         source=document.source,
         warnings=tuple(document.warnings),
+        emphasis=tuple(emphasis),
     )
 
 

@@ -7,6 +7,13 @@ is escaped with a backslash (the escapes count against the limit), so an author'
 ``||bars||`` or a line starting ``1.`` stay literal. Mentions are left as they are: the client
 sends with ``AllowedMentions.none()``, so text can never ping anyone.
 
+The only markdown in story text is the emphasis a loader found in the file (HTML, EPUB
+``<em>``, ``<strong>``...), kept beside the text as runs (``Story.emphasis``): each run is shown
+as ``*…*``, ``**…**`` or ``***…***`` around its escaped text. Runs never hold a line break, start
+and end on a visible character and never touch one another, so each pair of markers stands
+alone; a run is closed at the end of a message and opened again in the next, and a run that
+touches a link is shown plain (Discord would read the marker as part of the link).
+
 Text is cut into messages at paragraph ends, then line breaks, then sentence ends, then between
 words; only a single "word" longer than a message is cut inside. What lies between two messages
 is always the white space they were cut at, so ``unescape_text`` of the messages, read in order,
@@ -18,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,6 +57,11 @@ _ESCAPE = re.compile(
     re.MULTILINE,
 )
 _UNESCAPE = re.compile(rf"(?P<url>{_URL})|\\(?P<char>.)", re.DOTALL)
+_READ = re.compile(rf"(?P<url>{_URL})|\\(?P<char>.)|\*+", re.DOTALL)
+# Markers of a run's style: 1 italic, 2 bold, 3 both.
+_MARKERS = ("", "*", "**", "***")
+# (start, end, style) runs of emphasis, by offsets into the text they go with.
+Emphasis = Sequence[tuple[int, int, int]]
 
 _SPACE = " \t\n"
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
@@ -85,19 +97,49 @@ def unescape_text(text: str) -> str:
     return _UNESCAPE.sub(lambda m: m.group("url") or m.group("char"), text)
 
 
-def split_text(text: str, *, limit: int = MESSAGE_LIMIT) -> tuple[str, ...]:
-    """``text`` escaped and cut into messages of at most ``limit`` characters (escapes included),
-    none empty. Cuts go at paragraph ends, then line breaks, then sentence ends, then between
-    words; a word longer than a message is cut inside, never inside an escape or between a
-    character and its combining marks."""
+def read_text(message: str) -> str:
+    """What a reader reads of a message of story text: escapes undone, emphasis markers gone
+    (every asterisk of the text itself is escaped, so an unescaped one is a marker)."""
+    return _READ.sub(lambda m: m.group("url") or m.group("char") or "", message)
+
+
+def emphasize_text(text: str, emphasis: Emphasis) -> str:
+    """``text`` escaped as ``escape_text`` does, with its runs of emphasis as markdown around
+    them. The runs are in ascending order and apart (``Story.emphasis``)."""
+    runs = _showable(text, emphasis)
+    escaped = escape_text(text)
+    if not runs:
+        return escaped
+    # Where each backslash goes: a marker stands before the escape of its first character.
+    inserted = [_escape_at(m) for m in _ESCAPE.finditer(text)]
+    inserted = [i for i in inserted if i >= 0]
+    pieces: list[str] = []
+    done = 0
+    for start, end, style in runs:
+        a = start + bisect_left(inserted, start)
+        b = end + bisect_left(inserted, end)
+        marker = _MARKERS[style]
+        pieces += (escaped[done:a], marker, escaped[a:b], marker)
+        done = b
+    pieces.append(escaped[done:])
+    return "".join(pieces)
+
+
+def split_text(
+    text: str, *, limit: int = MESSAGE_LIMIT, emphasis: Emphasis = ()
+) -> tuple[str, ...]:
+    """``text`` escaped and cut into messages of at most ``limit`` characters (escapes and
+    markers included), none empty. Cuts go at paragraph ends, then line breaks, then sentence
+    ends, then between words; a word longer than a message is cut inside, never inside an
+    escape or between a character and its combining marks. A run of ``emphasis`` cut by a
+    message split is closed and opened again."""
     if limit < 2:
         raise ValueError(f"limit must be at least 2, not {limit}")
-    levels = [
-        [m.start() for m in _PARAGRAPH_END.finditer(text)] + [len(text)],
-        [m.start() for m in _LINE_END.finditer(text)],
-        [m.end() for m in _SENTENCE_END.finditer(text)],
-        [m.start() for m in _WORD_END.finditer(text)],
-    ]
+    if emphasis:
+        if limit < _MIN_EMPHASIS_LIMIT:
+            raise ValueError(f"limit must be at least {_MIN_EMPHASIS_LIMIT} with emphasis")
+        return _split_emphasized(text, limit, list(emphasis))
+    levels = _levels(text)
     messages: list[str] = []
     position = _skip_space(text, 0)
     while position < len(text):
@@ -189,6 +231,70 @@ def format_duration(seconds: float | timedelta) -> str:
 
 # Escaping -----------------------------------------------------------------------------------
 
+# Room for a run's markers around its first character, and then some text.
+_MIN_EMPHASIS_LIMIT = 16
+
+
+def _escape_at(match: re.Match[str]) -> int:
+    """Where in the text the backslash of this escape goes, or -1 for a link."""
+    if match.group("url"):
+        return -1
+    if match.group("mark"):
+        return match.start("mark")
+    if match.group("number"):
+        return match.end("number")
+    return match.start("char")
+
+
+def _showable(text: str, emphasis: Emphasis) -> list[tuple[int, int, int]]:
+    """The runs inside ``text``, clipped to it and trimmed to visible characters, without those
+    that touch a link."""
+    runs: list[tuple[int, int, int]] = []
+    for start, end, style in emphasis:
+        start, end = max(start, 0), min(end, len(text))
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end and 0 < style < len(_MARKERS):
+            runs.append((start, end, style))
+    if runs and ("://" in text or "<" in text):
+        links = [m.span() for m in _ESCAPE.finditer(text) if m.group("url")]
+        runs = [r for r in runs if not any(a <= r[1] and r[0] <= b for a, b in links)]
+    return runs
+
+
+def _clipped(emphasis: Emphasis, start: int, end: int) -> list[tuple[int, int, int]]:
+    """The runs of ``emphasis`` (ascending, apart) that overlap ``[start, end)``, relative to
+    ``start``."""
+    first = bisect_left(emphasis, (start,))
+    if first and emphasis[first - 1][1] > start:
+        first -= 1
+    found = []
+    while first < len(emphasis) and emphasis[first][0] < end:
+        a, b, style = emphasis[first]
+        found.append((a - start, b - start, style))
+        first += 1
+    return found
+
+
+def _split_emphasized(
+    text: str, limit: int, emphasis: list[tuple[int, int, int]]
+) -> tuple[str, ...]:
+    def measure(start: int, end: int) -> int:
+        piece = text[start:end]
+        runs = _showable(piece, _clipped(emphasis, start, end))
+        return len(escape_text(piece)) + sum(2 * len(_MARKERS[style]) for _, _, style in runs)
+
+    levels = _levels(text)
+    messages: list[str] = []
+    position = _skip_space(text, 0)
+    while position < len(text):
+        end = _cut(text, position, limit, levels, measure)
+        messages.append(emphasize_text(text[position:end], _clipped(emphasis, position, end)))
+        position = _skip_space(text, end)
+    return tuple(messages)
+
 
 def _escape_match(match: re.Match[str]) -> str:
     if url := match.group("url"):
@@ -230,12 +336,33 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _cut(text: str, start: int, limit: int, levels: Sequence[list[int]]) -> int:
+def _levels(text: str) -> list[list[int]]:
+    return [
+        [m.start() for m in _PARAGRAPH_END.finditer(text)] + [len(text)],
+        [m.start() for m in _LINE_END.finditer(text)],
+        [m.end() for m in _SENTENCE_END.finditer(text)],
+        [m.start() for m in _WORD_END.finditer(text)],
+    ]
+
+
+def _escaped_size(text: str, start: int, end: int) -> int:
+    return len(escape_text(text[start:end]))
+
+
+def _cut(
+    text: str,
+    start: int,
+    limit: int,
+    levels: Sequence[list[int]],
+    measure: Callable[[int, int], int] | None = None,
+) -> int:
     """Where the message that begins at ``start`` ends: the last cut of the strongest kind
-    that fits, else a cut inside the word."""
+    that fits, else a cut inside the word. ``measure`` gives a message's size (by default the
+    escaped text's length)."""
+    size = measure or (lambda a, b: _escaped_size(text, a, b))
 
     def fits(end: int) -> bool:
-        return len(escape_text(text[start:end])) <= limit
+        return size(start, end) <= limit
 
     # Escaping only adds characters, so no cut further than ``limit`` raw characters can fit.
     reach = start + limit
@@ -244,7 +371,7 @@ def _cut(text: str, start: int, limit: int, levels: Sequence[list[int]]) -> int:
         best = _last_fitting(candidates, fits)
         if best is not None:
             return _trim(text, start, best)
-    return _hard_cut(text, start, limit)
+    return _hard_cut(text, start, limit, size)
 
 
 def _last_fitting(candidates: list[int], fits: Callable[[int], bool]) -> int | None:
@@ -268,13 +395,14 @@ def _trim(text: str, start: int, end: int) -> int:
     return end
 
 
-def _hard_cut(text: str, start: int, limit: int) -> int:
+def _hard_cut(text: str, start: int, limit: int, measure: Callable[[int, int], int]) -> int:
     size = min(limit, len(text) - start)
     while size > 1:
-        excess = len(escape_text(text[start : start + size])) - limit
+        excess = measure(start, start + size) - limit
         if excess <= 0:
             break
-        # Each raw character escapes to at most two, so this never removes too much at once.
+        # Each raw character escapes to at most two, so this never removes too much at once;
+        # markers (at most six a run) may make it remove a few characters more than needed.
         size = max(1, size - max(1, (excess + 1) // 2))
     while size > 1 and _joined(text, start + size):
         size -= 1
@@ -297,8 +425,8 @@ def _joined(text: str, position: int) -> bool:
 
 # Parts --------------------------------------------------------------------------------------
 
-# A block of a part's text: (raw text, kind) with kind "text", "scene" or "heading".
-_Block = tuple[str, str]
+# A block of a part's text: (raw text, kind, emphasis) with kind "text", "scene" or "heading".
+_Block = tuple[str, str, Emphasis]
 
 
 def _blocks(serial: Serial, part: Part) -> list[_Block]:
@@ -320,17 +448,27 @@ def _blocks(serial: Serial, part: Part) -> list[_Block]:
             markers.add(text[previous_end : paragraph.start].strip() or SCENE_MARK)
         previous_end = paragraph.end
 
+    emphasis = story.emphasis
+    # Where the next piece is looked for in the text, to find its emphasis.
+    cursor = part.start
     blocks: list[_Block] = []
     for piece in part.paragraphs:
         piece = piece.strip(_SPACE)
         if not piece:
             continue
         if piece in markers:
-            blocks.append((SCENE_BREAK, "scene"))
-        elif piece in headings:
-            blocks.append((_heading_text(piece), "heading"))
+            blocks.append((SCENE_BREAK, "scene", ()))
+            continue
+        runs: Emphasis = ()
+        if emphasis:
+            at = text.find(piece, cursor, part.end)
+            if at >= 0:
+                cursor = at + len(piece)
+                runs = _clipped(emphasis, at, cursor)
+        if piece in headings:
+            blocks.append((_heading_text(piece), "heading", ()))
         else:
-            blocks.append((piece, "text"))
+            blocks.append((piece, "text", runs))
     return blocks
 
 
@@ -352,14 +490,17 @@ def _pack(blocks: Sequence[_Block], limit: int) -> tuple[str, ...]:
             current.clear()
         size = 0
 
-    for raw, kind in blocks:
+    for raw, kind, emphasis in blocks:
         if kind == "heading":
             pieces: tuple[str, ...] = (f"### {_clip(raw, limit - 4)}",)
         elif kind == "scene":
             pieces = (raw,)
         else:
-            escaped = escape_text(raw)
-            pieces = (escaped,) if len(escaped) <= limit else split_text(raw, limit=limit)
+            escaped = emphasize_text(raw, emphasis) if emphasis else escape_text(raw)
+            if len(escaped) > limit:
+                pieces = split_text(raw, limit=limit, emphasis=emphasis)
+            else:
+                pieces = (escaped,)
         first = pieces[0]
         if current and size + 2 + len(first) <= limit and len(pieces) == 1:
             current.append(first)

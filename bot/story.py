@@ -104,6 +104,10 @@ class Story:
     source: str = "UTF-8"
     # What a reader would notice about how the file was read: ``check`` shows them as warnings.
     warnings: tuple[str, ...] = ()
+    # Italics and bold the file marks (HTML, EPUB): (start, end, style) runs of ``text`` in
+    # ascending order, apart, each within a line; style 1 italic, 2 bold, 3 both. Empty for
+    # plain text, whose asterisks are the author's and shown as written.
+    emphasis: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def title(self) -> str:

@@ -12,8 +12,21 @@ from pathlib import Path
 Chapter = tuple[str, Sequence[str]]  # (title, paragraphs; a paragraph with "\n" is verse)
 
 
+# Emphasis in a paragraph given to ``paragraph_html``: ⸢italic⸣, ⸤bold⸥ (and ⸢⸤both⸥⸣).
+EMPHASIS_TAGS = {"⸢": "<em>", "⸣": "</em>", "⸤": "<strong>", "⸥": "</strong>"}
+
+
 def paragraph_html(paragraph: str) -> str:
-    return "<p>" + "<br/>\n".join(html.escape(line) for line in paragraph.split("\n")) + "</p>"
+    lines = "<br/>\n".join(html.escape(line) for line in paragraph.split("\n"))
+    for mark, tag in EMPHASIS_TAGS.items():
+        lines = lines.replace(mark, tag)
+    return f"<p>{lines}</p>"
+
+
+def without_emphasis(paragraph: str) -> str:
+    for mark in EMPHASIS_TAGS:
+        paragraph = paragraph.replace(mark, "")
+    return paragraph
 
 
 def xhtml(title: str, body: str) -> str:

@@ -27,6 +27,9 @@ class BlockKind(StrEnum):
 class Block:
     kind: BlockKind
     text: str
+    # Emphasis as runs of the text (``bot.loaders.markup.Chunk.spans``); kept in paragraphs,
+    # lines and notes, not in headings.
+    spans: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -46,14 +49,17 @@ class Document:
 _DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
 
 
-def build(blocks: list[Block], *, notes: bool = True) -> tuple[str, list[Paragraph]]:
-    """The story text (blocks joined by blank lines) and its paragraphs, from blocks whose kind
-    says what they are. A scene break shows in the text as ``* * *``; notes are left out when
-    ``notes`` is false."""
+def build(
+    blocks: list[Block], *, notes: bool = True
+) -> tuple[str, list[Paragraph], list[tuple[int, int, int]]]:
+    """The story text (blocks joined by blank lines), its paragraphs and its emphasis (runs by
+    offsets into the text), from blocks whose kind says what they are. A scene break shows in
+    the text as ``* * *``; notes are left out when ``notes`` is false."""
     from bot.story import Break, Paragraph  # the story module imports nothing of ours
 
     pieces: list[str] = []
     paragraphs: list[Paragraph] = []
+    emphasis: list[tuple[int, int, int]] = []
     position = 0
     pending = Break.PARAGRAPH
     previous: Paragraph | None = None
@@ -63,7 +69,8 @@ def build(blocks: list[Block], *, notes: bool = True) -> tuple[str, list[Paragra
             continue
         if not notes and kind in (BlockKind.NOTE, BlockKind.NOTE_HEADING):
             continue
-        text = block.text.strip()
+        raw = block.text
+        text = raw.strip()
         if kind == BlockKind.SCENE:
             if previous is not None:
                 pending = max(pending, Break.SCENE)
@@ -80,6 +87,12 @@ def build(blocks: list[Block], *, notes: bool = True) -> tuple[str, list[Paragra
         if kind == BlockKind.NOTE_HEADING:
             kind = BlockKind.SECTION
         heading = kind in (BlockKind.CHAPTER, BlockKind.MAJOR, BlockKind.SECTION)
+        if block.spans and not heading:
+            lead = len(raw) - len(raw.lstrip())
+            for a, b, style in block.spans:
+                a, b = max(a - lead, 0), min(b - lead, len(text))
+                if a < b:
+                    emphasis.append((start + a, start + b, style))
         if kind in (BlockKind.CHAPTER, BlockKind.MAJOR):
             strength = Break.CHAPTER
         elif previous is None or previous.heading:
@@ -101,4 +114,4 @@ def build(blocks: list[Block], *, notes: bool = True) -> tuple[str, list[Paragra
         paragraphs.append(previous)
         pending = Break.PARAGRAPH
     text = "\n\n".join(pieces)
-    return (text + "\n" if text else ""), paragraphs
+    return (text + "\n" if text else ""), paragraphs, emphasis

@@ -11,6 +11,7 @@ from bot.loaders.document import Block, BlockKind
 from bot.loaders.markup import Chunk
 
 _HEADING = re.compile(r"h([1-6])")
+_BULLET = "• "
 _MARKER = re.compile(r"[\s*#~\-_=+•·◦⁂❦§†‡—–o0xX.]{1,40}")
 AO3_RATINGS = {
     "general audiences": "general",
@@ -67,15 +68,23 @@ def _kinds(levels: list[int]) -> dict[int, BlockKind]:
 def body(chunks: Iterable[Chunk], kinds: dict[int, BlockKind]) -> list[Block]:
     blocks: list[Block] = []
     items: list[str] = []
+    item_spans: list[tuple[int, int, int]] = []
+    size = 0
 
     def end_list() -> None:
+        nonlocal size
         if items:
-            blocks.append(Block(BlockKind.LINES, "\n".join(items)))
+            blocks.append(Block(BlockKind.LINES, "\n".join(items), tuple(item_spans)))
             items.clear()
+            item_spans.clear()
+            size = 0
 
     for chunk in chunks:
         if chunk.tag == "li":
-            items.append("• " + chunk.text.replace("\n", " "))
+            start = size + (1 if items else 0) + len(_BULLET)
+            item_spans.extend((start + a, start + b, style) for a, b, style in chunk.spans)
+            items.append(_BULLET + chunk.text.replace("\n", " "))
+            size = start + len(chunk.text)
             continue
         end_list()
         heading = _HEADING.fullmatch(chunk.tag)
@@ -85,9 +94,9 @@ def body(chunks: Iterable[Chunk], kinds: dict[int, BlockKind]) -> list[Block]:
         elif chunk.tag == "hr" or (chunk.text and _MARKER.fullmatch(chunk.text)):
             blocks.append(Block(BlockKind.SCENE, chunk.text.strip()))
         elif chunk.tag == "pre" or "\n" in chunk.text:
-            blocks.append(Block(BlockKind.LINES, chunk.text))
+            blocks.append(Block(BlockKind.LINES, chunk.text, chunk.spans))
         else:
-            blocks.append(Block(BlockKind.TEXT, chunk.text))
+            blocks.append(Block(BlockKind.TEXT, chunk.text, chunk.spans))
     end_list()
     return blocks
 
@@ -147,7 +156,7 @@ def _note(label: str, chunk: Chunk, blocks: list[Block]) -> list[Block]:
     opens = not blocks or blocks[-1].kind not in (BlockKind.NOTE, BlockKind.NOTE_HEADING)
     opens = opens or _last_note_label(blocks) != title
     heading = [Block(BlockKind.NOTE_HEADING, title)] if opens else []
-    return [*heading, Block(BlockKind.NOTE, chunk.text)]
+    return [*heading, Block(BlockKind.NOTE, chunk.text, chunk.spans)]
 
 
 def _last_note_label(blocks: list[Block]) -> str:

@@ -12,6 +12,9 @@ and notes that way).
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -141,14 +144,29 @@ MARKS = frozenset(
 _MAX_CONTEXT = 24
 
 
+# Emphasis, as bits of a span's style: what a reader sees in italics, in bold, or both.
+ITALIC = 1
+BOLD = 2
+_EMPHASIS = {"em": ITALIC, "i": ITALIC, "cite": ITALIC, "strong": BOLD, "b": BOLD}
+_STYLE_ITALIC = re.compile(r"font-style\s*:\s*(?:italic|oblique)", re.IGNORECASE)
+_STYLE_BOLD = re.compile(r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)\b", re.IGNORECASE)
+
+_VISIBLE = re.compile(r"\S+")
+# (start, end, style): a run of emphasised text, by offsets into a block's text.
+Span = tuple[int, int, int]
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A block of text as the page has it: its element (``p``, ``h2``, ``li``, ``hr``...), its
-    text (line breaks only where the page has ``<br>``), and the marks around it."""
+    text (line breaks only where the page has ``<br>``), the marks around it, and its emphasis:
+    runs in ascending order, apart, each within a line, starting and ending on a visible
+    character, so that each can be shown as Discord markdown as it stands."""
 
     tag: str
     text: str
     marks: tuple[str, ...]
+    spans: tuple[Span, ...] = ()
 
 
 class Refused(ValueError):
@@ -159,10 +177,14 @@ class _Reader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.chunks: list[Chunk] = []
-        self._stack: list[tuple[str, tuple[str, ...]]] = []  # (tag, context before it)
+        # (tag, context before it, the emphasis it opened)
+        self._stack: list[tuple[str, tuple[str, ...], int]] = []
         self._open: dict[str, int] = {}
         self._context: tuple[str, ...] = ()
-        self._parts: list[str] = []
+        # Text, and (as numbers) where emphasis opens (a style) and closes (minus the style).
+        self._parts: list[str | int] = []
+        self._emphasis = [0, 0]  # italic and bold elements open where the last block ended
+        self._emphasised = False
         self._block_tag = "p"
         self._dropping = ""
         self._dropped_depth = 0
@@ -199,7 +221,11 @@ class _Reader(HTMLParser):
         if tag in _VOID:
             return
         marks = _marks(tag, attrs)
-        self._stack.append((tag, self._context))
+        style = _emphasis(tag, attrs)
+        if style:
+            self._parts.append(style)
+            self._emphasised = True
+        self._stack.append((tag, self._context, style))
         self._open[tag] = self._open.get(tag, 0) + 1
         if tag not in _OPTIONAL_END:
             self._depth += 1
@@ -230,7 +256,10 @@ class _Reader(HTMLParser):
             self._flush()
         # Close what was left open inside it (an unclosed <p> or <li>).
         while self._stack:
-            open_tag, context = self._stack.pop()
+            open_tag, context, style = self._stack.pop()
+            if style:
+                self._parts.append(-style)
+                self._emphasised = True
             self._open[open_tag] -= 1
             if open_tag not in _OPTIONAL_END:
                 self._depth -= 1
@@ -268,14 +297,70 @@ class _Reader(HTMLParser):
     def _flush(self) -> None:
         if not self._parts:
             return
-        raw = "".join(self._parts)
+        if self._emphasised:
+            self._flush_emphasised()
+            return
+        raw = "".join(self._parts)  # type: ignore[arg-type]  # only text without emphasis
         self._parts.clear()
-        lines = [" ".join(line.split()) for line in raw.split("\n")]
-        text = "\n".join(lines).strip("\n ")
-        while "\n\n" in text:
-            text = text.replace("\n\n", "\n")
+        text = _normalised(raw)
         if text:
             self.chunks.append(Chunk(self._block_tag, text, self._context))
+
+    def _flush_emphasised(self) -> None:
+        """Like ``_flush``, with the emphasis that opens and closes in the block as runs of the
+        block's text. The text is normalised exactly as without emphasis: white space only
+        goes, so the n-th visible character of the page's text is the n-th of the block's."""
+        pieces: list[str] = []
+        events: list[tuple[int, int]] = []  # (visible characters before, style or -style)
+        visible = 0
+        for part in self._parts:
+            if isinstance(part, int):
+                events.append((visible, part))
+            else:
+                pieces.append(part)
+                visible += len("".join(part.split()))
+        self._parts.clear()
+        text = _normalised("".join(pieces))
+        depth = self._emphasis
+        starts = [0, 0]
+        runs: list[Span] = []
+        if text:
+            words = [m.span() for m in _VISIBLE.finditer(text)]
+            before = list(itertools.accumulate((e - s for s, e in words), initial=0))
+
+            def at(count: int) -> int:
+                # Where the visible character with ``count`` others before it stands.
+                if count >= before[-1]:
+                    return len(text)
+                index = bisect.bisect_right(before, count) - 1
+                return words[index][0] + count - before[index]
+
+            def edge(count: int, closing: bool) -> int:
+                # An opening falls on the next visible character, a closing after the last.
+                return at(count - 1) + 1 if closing and count else at(count)
+
+            ranges: list[Span] = []
+            for count, event in events:
+                bit = abs(event)
+                index = bit - 1
+                if event > 0:
+                    if depth[index] == 0:
+                        starts[index] = edge(count, False)
+                    depth[index] += 1
+                elif depth[index] > 0:
+                    depth[index] -= 1
+                    if depth[index] == 0:
+                        ranges.append((starts[index], edge(count, True), bit))
+            for index, bit in ((0, ITALIC), (1, BOLD)):
+                if depth[index]:
+                    ranges.append((starts[index], len(text), bit))
+            runs = _runs(text, ranges)
+            self.chunks.append(Chunk(self._block_tag, text, self._context, tuple(runs)))
+        else:
+            for _, event in events:
+                index = abs(event) - 1
+                depth[index] = max(0, depth[index] + (1 if event > 0 else -1))
+        self._emphasised = any(depth)
 
 
 def _marks(tag: str, attrs: list[tuple[str, str | None]]) -> tuple[str, ...]:
@@ -288,6 +373,62 @@ def _marks(tag: str, attrs: list[tuple[str, str | None]]) -> tuple[str, ...]:
         elif name == "class":
             found.extend(f".{c}" for c in value.split() if f".{c}" in MARKS)
     return tuple(found)
+
+
+def _emphasis(tag: str, attrs: list[tuple[str, str | None]]) -> int:
+    style = _EMPHASIS.get(tag, 0)
+    for name, value in attrs:
+        if name == "style" and value:
+            if _STYLE_ITALIC.search(value):
+                style |= ITALIC
+            if _STYLE_BOLD.search(value):
+                style |= BOLD
+    return style
+
+
+def _normalised(raw: str) -> str:
+    # HTML white space: runs are one space, a <br> one line break, blank lines none.
+    lines = [" ".join(line.split()) for line in raw.split("\n")]
+    text = "\n".join(lines).strip("\n ")
+    while "\n\n" in text:
+        text = text.replace("\n\n", "\n")
+    return text
+
+
+def _runs(text: str, ranges: list[Span]) -> list[Span]:
+    """Italic and bold ranges as runs of one style each: cut at line breaks, trimmed to visible
+    characters, and runs that touch merged (Discord could not tell ``*a***b**`` apart)."""
+    if not ranges:
+        return []
+    changes: dict[int, list[int]] = {}
+    for start, end, bit in ranges:
+        changes.setdefault(start, []).append(bit)
+        changes.setdefault(end, []).append(-bit)
+    bounds = sorted(changes)
+    open_bits = {ITALIC: 0, BOLD: 0}
+    runs: list[Span] = []
+    for start, end in itertools.pairwise(bounds):
+        for change in changes[start]:
+            open_bits[abs(change)] += 1 if change > 0 else -1
+        style = (ITALIC if open_bits[ITALIC] else 0) | (BOLD if open_bits[BOLD] else 0)
+        if not style:
+            continue
+        line_start = start
+        while line_start < end:
+            newline = text.find("\n", line_start, end)
+            line_end = end if newline < 0 else newline
+            a, b = line_start, line_end
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if a < b:
+                if runs and runs[-1][1] == a:
+                    runs[-1] = (runs[-1][0], b, runs[-1][2] | style)
+                else:
+                    runs.append((a, b, style))
+            line_start = line_end + 1
+    return runs
 
 
 def _is_script_link(value: str) -> bool:
