@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config
+from bot.configured_library import load_library
 from bot.library import Library, StoryError, slug_for
 from bot.store import SCHEMA_VERSION, StoreError
 from bot.story import Rating, Serial
@@ -199,13 +200,7 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         if problem is not None:
             problems.append(problem)
 
-    library = Library.load(
-        config.stories,
-        words_per_part=config.words_per_part,
-        tolerance=config.tolerance,
-        max_bytes=config.max_story_bytes,
-        author_notes=config.author_notes,
-    )
+    library = load_library(config)
     problems.extend(_story_problem(p) for p in library.problems)
     stories = len(library)
     broken = sum(1 for p in library.problems if p.path != library.folder)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from bot.configured_library import load_library
 from bot.library import STORY_SUFFIXES, Library, StoryError, load_story, make_serial, slug_for
 from bot.schedule import ScheduleError, parse_schedule
 from bot.story import Serial
@@ -107,13 +108,7 @@ def _choose_story(config: Config, story: str | None) -> tuple[Library, Serial, b
         )
         return library, serial, True
 
-    library = Library.load(
-        config.stories,
-        words_per_part=config.words_per_part,
-        tolerance=config.tolerance,
-        max_bytes=config.max_story_bytes,
-        author_notes=config.author_notes,
-    )
+    library = load_library(config)
     slug = story.strip().lower() if story is not None else DEFAULT_STORY
     serial = library.get(slug)
     if serial is not None:

@@ -22,6 +22,7 @@ import aiohttp
 import discord
 
 from bot.config import Config, ConfigError, load_config
+from bot.configured_library import load_library
 from bot.frontend.client import SerialBot
 from bot.frontend.endpoint import EndpointError
 from bot.library import Library
@@ -73,13 +74,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _load_library(config: Config) -> Library:
-    library = Library.load(
-        config.stories,
-        words_per_part=config.words_per_part,
-        tolerance=config.tolerance,
-        max_bytes=config.max_story_bytes,
-        author_notes=config.author_notes,
-    )
+    library = load_library(config)
     log.info(
         "library: %d stories from %s (%d could not be loaded)",
         len(library),
