@@ -27,13 +27,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
 
 from tests.discord_double import DiscordDouble, Message
 from tests.discord_double.wire import json_response
+
+if TYPE_CHECKING:
+    from bot.pgstore import PostgresStore
+    from bot.store import Delivery, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,6 +234,25 @@ def installment_posts(double: DiscordDouble, channel_id: int) -> list[Message]:
     """What the bot posted in a channel as installments and notices: its own messages apart
     from answers to commands."""
     return [m for m in double.bot_messages(channel_id) if m.interaction is None]
+
+
+async def assert_each_part_recorded_once(
+    store: Store | PostgresStore, double: DiscordDouble, channels: Sequence[int], parts: int
+) -> dict[int, list[Delivery]]:
+    """The store after a run: nothing pending, every channel's story complete, and each part
+    recorded once with the ids of the messages the double holds. Returns the deliveries of each
+    channel."""
+    assert await store.pending_deliveries() == []
+    recorded: dict[int, list[Delivery]] = {}
+    for channel_id in channels:
+        sub = await store.subscription(channel_id)
+        assert sub is not None and sub.completed and not sub.paused
+        deliveries = await store.deliveries(channel_id)
+        assert [d.part for d in deliveries] == list(range(1, parts + 1))
+        posted_ids = [m.id for m in installment_posts(double, channel_id)][:-1]
+        assert [i for d in deliveries for i in d.message_ids] == posted_ids
+        recorded[channel_id] = deliveries
+    return recorded
 
 
 async def until(

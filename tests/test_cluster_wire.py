@@ -26,7 +26,14 @@ import pytest
 from bot.pgstore import PostgresStore
 from bot.render import thread_name
 from bot.shards import shard_of
-from tests.crash_harness import BotProcess, installment_posts, until, virtual_start, write_config
+from tests.crash_harness import (
+    BotProcess,
+    assert_each_part_recorded_once,
+    installment_posts,
+    until,
+    virtual_start,
+    write_config,
+)
 from tests.discord_double import DiscordDouble
 from tests.test_crash import SLUG, SPEED, TITLE, _expected_posts, _write_library
 
@@ -154,14 +161,7 @@ async def _cluster_run(
     run.messages = sum(len(installment_posts(double, c)) for c in channel_ids)
 
     async with await PostgresStore.open(database) as store:
-        assert await store.pending_deliveries() == []
-        for channel_id in channel_ids:
-            sub = await store.subscription(channel_id)
-            assert sub is not None and sub.completed and not sub.paused
-            deliveries = await store.deliveries(channel_id)
-            assert [d.part for d in deliveries] == list(range(1, parts + 1))
-            posted_ids = [m.id for m in installment_posts(double, channel_id)][:-1]
-            assert [i for d in deliveries for i in d.message_ids] == posted_ids
+        await assert_each_part_recorded_once(store, double, channel_ids, parts)
     # Every process posted: the work was split by shard.
     run.posted_by = tuple(bot.output().count("Posted part") for bot in bots)
     assert all(run.posted_by[:3]), run.posted_by

@@ -27,7 +27,14 @@ import pytest
 from bot.library import Library
 from bot.render import render_end, render_part, thread_name
 from bot.store import Store
-from tests.crash_harness import BotProcess, KillSwitch, installment_posts, until, write_config
+from tests.crash_harness import (
+    BotProcess,
+    KillSwitch,
+    assert_each_part_recorded_once,
+    installment_posts,
+    until,
+    write_config,
+)
 from tests.discord_double import DiscordDouble
 from tests.discord_double.limits import NONCE_WINDOW_SECONDS, ChannelType
 from tests.frontend_harness import write_story
@@ -191,15 +198,9 @@ async def _crash_run(
         assert [t.id for t in threads] == [m.id for m in headers]
 
     async with await Store.open(folder / "serialbot.sqlite3") as store:
-        assert await store.pending_deliveries() == []
-        for channel_id in channels:
-            sub = await store.subscription(channel_id)
-            assert sub is not None and sub.completed and not sub.paused
-            deliveries = await store.deliveries(channel_id)
-            assert [d.part for d in deliveries] == list(range(1, parts + 1))
-            posted_ids = [m.id for m in installment_posts(double, channel_id)][:-1]
-            assert [i for d in deliveries for i in d.message_ids] == posted_ids
-            assert [d.thread_id for d in deliveries] == [t.id for t in double.threads(channel_id)]
+        recorded = await assert_each_part_recorded_once(store, double, channels, parts)
+    for channel_id, deliveries in recorded.items():
+        assert [d.thread_id for d in deliveries] == [t.id for t in double.threads(channel_id)]
 
     run.duplicates = len(double.duplicate_messages())
     assert run.duplicates == 0

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ThreadSettings
-from bot.poster import ChannelGone, PostForbidden, PostTransient
+from bot.poster import ChannelGone, Destination, PostForbidden, PostTransient
 from bot.render import render_part
+from bot.story import Serial
 from tests.discord_double import DiscordDouble
 from tests.discord_double.limits import MESSAGE_CONTENT_MAX, ChannelType
 from tests.frontend_harness import (
@@ -59,6 +60,16 @@ def library(tmp_path: Path) -> Path:
 def _posts(harness: Harness, channel_id: int) -> list[str]:
     """What the bot posted in a channel, apart from its answers to commands."""
     return [m.content for m in harness.bot_messages(channel_id) if not m.interaction]
+
+
+async def _lighthouse_in(harness: Harness, channel_id: int) -> tuple[Destination, Serial]:
+    """Where the scheduler posts the lighthouse subscribed in ``channel_id``, and the story, for
+    calling the poster directly."""
+    sub = await harness.bot.scheduler.subscription(channel_id)
+    assert sub is not None
+    serial = harness.library.get("lighthouse")
+    assert serial is not None
+    return destination_of(sub), serial
 
 
 async def test_a_forum_channel_gets_one_forum_post_per_part(
@@ -143,16 +154,13 @@ async def test_posting_a_part_again_with_the_same_nonce_does_not_duplicate_it(
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse")
-        sub = await harness.bot.scheduler.subscription(harness.general)
-        assert sub is not None
-        serial = harness.library.get("lighthouse")
-        assert serial is not None
+        destination, serial = await _lighthouse_in(harness, harness.general)
 
         first = await harness.bot.poster.post_part(
-            destination_of(sub), serial, serial.part(1), nonce="n-part-1"
+            destination, serial, serial.part(1), nonce="n-part-1"
         )
         again = await harness.bot.poster.post_part(
-            destination_of(sub), serial, serial.part(1), nonce="n-part-1"
+            destination, serial, serial.part(1), nonce="n-part-1"
         )
 
         assert again == first
@@ -166,16 +174,13 @@ async def test_a_forum_post_repeated_soon_after_is_continued_not_duplicated(
     forum = discord_double.channels["forum"]
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse", channel=forum)
-        sub = await harness.bot.scheduler.subscription(forum)
-        assert sub is not None
-        serial = harness.library.get("lighthouse")
-        assert serial is not None
+        destination, serial = await _lighthouse_in(harness, forum)
 
         first = await harness.bot.poster.post_part(
-            destination_of(sub), serial, serial.part(1), nonce="forum-1"
+            destination, serial, serial.part(1), nonce="forum-1"
         )
         again = await harness.bot.poster.post_part(
-            destination_of(sub), serial, serial.part(1), nonce="forum-1"
+            destination, serial, serial.part(1), nonce="forum-1"
         )
 
         assert again == first
@@ -213,16 +218,11 @@ async def test_the_poster_maps_a_missing_permission_to_post_forbidden(
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse")
-        sub = await harness.bot.scheduler.subscription(harness.general)
-        assert sub is not None
-        serial = harness.library.get("lighthouse")
-        assert serial is not None
+        destination, serial = await _lighthouse_in(harness, harness.general)
         await discord_double.revoke(harness.general, "create_public_threads")
 
         with pytest.raises(PostForbidden, match="Create Public Threads"):
-            await harness.bot.poster.post_part(
-                destination_of(sub), serial, serial.part(1), nonce="x"
-            )
+            await harness.bot.poster.post_part(destination, serial, serial.part(1), nonce="x")
 
 
 async def test_the_poster_maps_a_deleted_channel_to_channel_gone(
@@ -230,16 +230,11 @@ async def test_the_poster_maps_a_deleted_channel_to_channel_gone(
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse")
-        sub = await harness.bot.scheduler.subscription(harness.general)
-        assert sub is not None
-        serial = harness.library.get("lighthouse")
-        assert serial is not None
+        destination, serial = await _lighthouse_in(harness, harness.general)
         await discord_double.delete_channel(harness.general)
 
         with pytest.raises(ChannelGone):
-            await harness.bot.poster.post_part(
-                destination_of(sub), serial, serial.part(1), nonce="x"
-            )
+            await harness.bot.poster.post_part(destination, serial, serial.part(1), nonce="x")
 
 
 async def test_the_poster_maps_a_server_error_to_a_transient_failure(
@@ -247,17 +242,12 @@ async def test_the_poster_maps_a_server_error_to_a_transient_failure(
 ) -> None:
     async with running_bot(discord_double, tmp_path) as harness:
         await harness.subscribe("lighthouse")
-        sub = await harness.bot.scheduler.subscription(harness.general)
-        assert sub is not None
-        serial = harness.library.get("lighthouse")
-        assert serial is not None
+        destination, serial = await _lighthouse_in(harness, harness.general)
         # 503 is one that discord.py does not retry itself.
         discord_double.fail_next("POST", rf"/channels/{harness.general}/messages$", status=503)
 
         with pytest.raises(PostTransient):
-            await harness.bot.poster.post_part(
-                destination_of(sub), serial, serial.part(1), nonce="x"
-            )
+            await harness.bot.poster.post_part(destination, serial, serial.part(1), nonce="x")
 
 
 async def test_a_server_error_is_retried_later_and_the_part_arrives_once(

@@ -84,6 +84,13 @@ def _headers(harness: Harness, channel_id: int) -> list[Message]:
     ]
 
 
+async def _ask_for_next(harness: Harness) -> Message:
+    """The reader's ``/serial next``, answered, and the vote message it opens."""
+    await (await harness.invoke("serial next")).reply()
+    [vote] = await _until(lambda: _vote_messages(harness))
+    return vote
+
+
 async def _member(double: DiscordDouble, name: str) -> int:
     return await double.add_member(name)
 
@@ -137,8 +144,7 @@ async def test_pressing_twice_counts_once_and_bots_never_count(
 ) -> None:
     async with running_bot(discord_double, tmp_path, **_quorum(2)) as harness:
         await harness.subscribe("lighthouse")
-        await (await harness.invoke("serial next")).reply()
-        [vote] = await _until(lambda: _vote_messages(harness))
+        vote = await _ask_for_next(harness)
         [vote_id] = _custom_ids(vote)
 
         again = await discord_double.click(vote.id, vote_id)  # the reader who opened it
@@ -159,8 +165,7 @@ async def test_a_vote_lapses_when_its_window_ends(
 ) -> None:
     async with running_bot(discord_double, tmp_path, **_quorum(3)) as harness:
         await harness.subscribe("lighthouse")
-        await (await harness.invoke("serial next")).reply()
-        [vote] = await _until(lambda: _vote_messages(harness))
+        vote = await _ask_for_next(harness)
         [vote_id] = _custom_ids(vote)
 
         await harness.advance(timedelta(minutes=31))
@@ -188,8 +193,7 @@ async def test_a_deleted_vote_message_is_posted_again_once_and_the_vote_goes_on(
 ) -> None:
     async with running_bot(discord_double, tmp_path, **_quorum(4)) as harness:
         await harness.subscribe("lighthouse")
-        await (await harness.invoke("serial next")).reply()
-        [vote] = await _until(lambda: _vote_messages(harness))
+        vote = await _ask_for_next(harness)
         await discord_double.delete_message(vote.id)
 
         second = await _member(discord_double, "second")
@@ -216,8 +220,7 @@ async def test_two_hundred_presses_in_a_second_post_one_part_and_are_all_answere
     async with running_bot(discord_double, tmp_path, **_quorum(100)) as harness:
         await harness.subscribe("lighthouse")
         members = [await _member(discord_double, f"m{i}") for i in range(200)]
-        await (await harness.invoke("serial next")).reply()
-        [vote] = await _until(lambda: _vote_messages(harness))
+        vote = await _ask_for_next(harness)
         [vote_id] = _custom_ids(vote)
 
         started = time.monotonic()
@@ -447,8 +450,7 @@ async def test_buttons_from_before_a_restart_still_work(
     async with running_bot(discord_double, tmp_path, **_quorum(2)) as harness:
         await harness.subscribe("lighthouse")
         await harness.until_first_post()
-        await (await harness.invoke("serial next")).reply()
-        [vote] = await _until(lambda: _vote_messages(harness))
+        vote = await _ask_for_next(harness)
         [header] = _headers(harness, harness.general)
     async with running_bot(discord_double, tmp_path, **_quorum(2)) as harness:
         read = await discord_double.click(header.id, _custom_ids(header)[0])
