@@ -86,6 +86,39 @@ class Catalog:
             len(self._uploads),
         )
 
+    async def refresh(self, uploads: SqliteUploads | PostgresUploads) -> int:
+        """Catch up with what other processes sharing the database changed: new, replaced,
+        edited and removed uploads. Returns how many stories changed here."""
+        listed = await uploads.listed()
+        seen: set[tuple[int, str]] = set()
+        changed = 0
+        for upload in listed:
+            seen.add((upload.guild_id, upload.slug))
+            known = self.upload(upload.guild_id, upload.slug)
+            if (
+                known is not None
+                and known.upload is not None
+                and (
+                    (known.upload.sha256, dict(known.upload.meta))
+                    == (upload.sha256, dict(upload.meta))
+                )
+            ):
+                continue
+            full = await uploads.get(upload.guild_id, upload.slug)
+            if full is None:
+                continue
+            try:
+                self.put(await asyncio.to_thread(self.entry_for, full))
+            except UploadError as error:
+                log.warning("cannot load upload %s: %s", full.key, error)
+                continue
+            changed += 1
+        for guild_id, own in list(self._uploads.items()):
+            for slug in [s for s in own if (guild_id, s) not in seen]:
+                self.drop(guild_id, slug)
+                changed += 1
+        return changed
+
     def entry_for(self, upload: Upload) -> Entry:
         """An upload loaded and cut as its server's channels get it (slow: off the event loop)."""
         loaded = load_upload(

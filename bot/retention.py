@@ -8,7 +8,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,16 +51,20 @@ async def purge_departed(
     return purged
 
 
-async def keep_purging(check: Callable[[], object], seconds: float = CHECK_EVERY_SECONDS) -> None:
-    """Run ``check`` (a coroutine function) now and then for as long as the bot runs; a failure
-    is logged and tried again at the next round, never the end of the loop."""
+async def every(
+    seconds: float, check: Callable[[], Awaitable[object]], failure: str, *, first: bool = True
+) -> None:
+    """Run ``check`` every ``seconds`` for as long as the bot runs; a failure is logged (as
+    ``failure``) and tried again at the next round, never the end of the loop."""
+    if not first:
+        await asyncio.sleep(seconds)
     while True:
         try:
-            await check()  # type: ignore[misc]
+            await check()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("Could not delete the data of servers the bot has left")
+            log.exception("%s", failure)
         await asyncio.sleep(seconds)
 
 

@@ -256,3 +256,36 @@ async def test_a_restart_keeps_every_upload_and_its_channels(
         assert "Evening 4 at the harbour" in posted or "Part 2" in posted
         status = await again.invoke("serial status")
         assert "The Tide Clock" in await status.text()
+
+
+async def test_edit_changes_what_readers_see_and_recuts_following_channels(
+    harness: Harness,
+) -> None:
+    double = harness.double
+    await add(harness, "long-watch.txt", long_story())
+    await harness.subscribe("long-watch")
+    await harness.until_first_post()
+    before = await harness.bot.store.subscription(harness.general)
+    assert before is not None and before.next_part == 2
+    record = await harness.invoke(
+        "serial library edit",
+        {
+            "story": "long-watch",
+            "title": "The Longer Watch",
+            "content_notes": "darkness, cold",
+            "words_per_part": 120,
+        },
+        admin=True,
+    )
+    text = await record.text(timeout=15)
+    assert "Changed" in text and "The Longer Watch" in text and "darkness, cold" in text
+    entry = harness.bot.catalog.upload(double.guild_id, "long-watch")
+    assert entry is not None and entry.serial.story.meta.words_per_part == 120
+    stored = await harness.bot.store.uploads().get(double.guild_id, "long-watch")
+    assert stored is not None and stored.title == "The Longer Watch"
+    after = await harness.bot.store.subscription(harness.general)
+    assert after is not None and after.part_count == len(entry.serial.parts)
+    told = [m.content for m in harness.bot_messages(harness.general) if "was edited" in m.content]
+    assert told
+    nothing = await harness.invoke("serial library edit", {"story": "long-watch"}, admin=True)
+    assert "Say what to change" in await nothing.text(timeout=15)

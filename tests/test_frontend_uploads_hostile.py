@@ -228,4 +228,4 @@ async def test_a_file_read_as_windows_1252_says_so(harness: Harness) -> None:
     record = await attach(harness, "jekyll.txt", data, rating="teen")
     text = await record.text(timeout=30)
     assert "Added" in text
-    assert "Windows-1252" in text and "UTF-8" in text
+    assert "Windows-1252" in text and "save the file as UTF-8" in text

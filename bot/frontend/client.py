@@ -31,7 +31,7 @@ from bot.frontend.together import UNKNOWN_BUTTON, ReadingRoom
 from bot.frontend.tree import SerialTree
 from bot.frontend.views import DYNAMIC_ITEMS, ReadButton, is_ours, press_unshown, shown, view_of
 from bot.pacing import RestHealth
-from bot.retention import keep_purging, purge_departed
+from bot.retention import CHECK_EVERY_SECONDS, every, purge_departed
 from bot.scheduler import Scheduler, SchedulerSettings
 from bot.shards import ShardSet
 from bot.shared_pacing import SharedPacer, pacer_for
@@ -103,6 +103,7 @@ class SerialBot(discord.AutoShardedClient):
         )
         self._scheduler: Scheduler | None = None
         self._retention: asyncio.Task[None] | None = None
+        self._refreshing: asyncio.Task[None] | None = None
         self._shard_set: ShardSet | None = None
         # The operator's /metrics and /healthz, when ``metrics.port`` is set.
         self.endpoint: Endpoint | None = None
@@ -160,6 +161,16 @@ class SerialBot(discord.AutoShardedClient):
         await self.reading.start(ReadingTogether(self.store, self._scheduler, self.clock))
         await self._scheduler.start()
         self._retention = asyncio.create_task(self._keep_purging())
+        if getattr(self.store, "shared", False):
+            # Other processes add and replace stories too: take their changes in now and then.
+            self._refreshing = asyncio.create_task(
+                every(
+                    self.config.cluster.poll_seconds,
+                    lambda: self.catalog.refresh(self.store.uploads()),
+                    "Could not read the servers' uploaded stories",
+                    first=False,
+                )
+            )
         log.info(
             "scheduler started with %d stories for %s",
             len(self.library.serials),
@@ -192,9 +203,10 @@ class SerialBot(discord.AutoShardedClient):
         # Stop posting first, so an in-flight post finishes while the connection still exists;
         # but not for longer than a service manager waits before it kills (systemd: 90 s).
         scheduler, self._scheduler = self._scheduler, None
-        retention, self._retention = self._retention, None
-        if retention is not None:
-            retention.cancel()
+        for task in (self._retention, self._refreshing):
+            if task is not None:
+                task.cancel()
+        self._retention = self._refreshing = None
         if scheduler is not None:
             await scheduler.stop(grace=SHUTDOWN_GRACE_SECONDS)
         await self.reading.stop()
@@ -238,7 +250,11 @@ class SerialBot(discord.AutoShardedClient):
     async def _keep_purging(self) -> None:
         # Not before the servers are known: one the bot is back in must not be purged.
         await self.wait_until_ready()
-        await keep_purging(self._purge_departed)
+        await every(
+            CHECK_EVERY_SECONDS,
+            self._purge_departed,
+            "Could not delete the data of servers the bot has left",
+        )
 
     async def _purge_departed(self) -> list[int]:
         return await purge_departed(

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     Interaction = discord.Interaction[SerialBot]
 
+# How ``story.source`` names a text read in another encoding than UTF-8.
+_OTHER_ENCODINGS = ("Windows-", "Latin-", "ISO-", "cp", "mac_")
 PARTS_PER_PAGE = 8
 BOUNDARIES_SHOWN = 3
 _LINE_SHOWN = 90
@@ -66,6 +68,11 @@ def card(entry: Entry, *, heading: str, notes: list[str] | None = None) -> str:
         lines.append(f"… `/serial library preview story:{entry.slug}` shows every part.")
     for warning in story.warnings[:3]:
         lines.append(f"Note: {escape_markdown(shorten(warning, 200))}")
+    if any(name in story.source for name in _OTHER_ENCODINGS):
+        lines.append(
+            "If letters look wrong in the preview, save the file as UTF-8 and upload it with "
+            f"`/serial library replace story:{entry.slug}`."
+        )
     lines.extend(notes or [])
     return fit_message("\n".join(lines))
 
