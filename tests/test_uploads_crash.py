@@ -11,6 +11,9 @@ from pathlib import Path
 
 from bot.store import Store
 from bot.uploads import sha256_of
+from tests.crash_harness import BotProcess, until, write_config
+from tests.discord_double import DiscordDouble
+from tests.test_frontend_uploads import story_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +85,50 @@ async def test_a_kill_during_an_upload_leaves_the_whole_story_or_nothing(tmp_pat
                 assert full is not None
                 assert len(full.data) == full.size
                 assert sha256_of(full.data) == full.sha256
+
+
+async def test_the_bot_killed_during_an_upload_keeps_nothing_and_after_it_everything(
+    discord_double: DiscordDouble, tmp_path: Path
+) -> None:
+    """On the wire, with the real bot in a process of its own: killed while it downloads an
+    attachment, it has stored nothing; killed right after it said "Added", the whole story is
+    there after the restart, and offered again."""
+    double = discord_double
+    (tmp_path / "stories").mkdir()
+    config = write_config(tmp_path, double)
+    bot = BotProcess(double, config, tmp_path / "bot.log", speed=1.0)
+
+    async def started() -> None:
+        identified = double.gateway.identifies
+        await bot.start()
+        await double.wait_until_connected(30, identified_after=identified)
+
+    async def stories() -> str:
+        record = await double.invoke("serial stories", user_id=double.admin_id)
+        return await record.text(timeout=15)
+
+    try:
+        await started()
+        hanging = double.attachment("tide-clock.txt", story_file(), serve="hang")
+        await double.invoke("serial library add", {"file": hanging}, user_id=double.admin_id)
+        await until(lambda: hanging.requests == 1, timeout=15)
+        await bot.kill()
+        await started()
+        assert "Tide Clock" not in await stories()
+
+        whole = double.attachment("tide-clock.txt", story_file())
+        record = await double.invoke("serial library add", {"file": whole}, user_id=double.admin_id)
+        assert "Added" in await record.text(timeout=15)
+        await bot.kill()
+        assert bot.process is not None and bot.process.returncode == -signal.SIGKILL
+        async with await Store.open(tmp_path / "serialbot.sqlite3") as store:
+            kept = await store.uploads().get(double.guild_id, "tide-clock")
+        assert kept is not None and kept.data == story_file()
+        assert kept.sha256 == sha256_of(story_file())
+        await started()
+        assert "Tide Clock" in await stories()
+        assert await bot.terminate() == 0
+    except BaseException:
+        bot.kill_now()
+        print(bot.output()[-10_000:])
+        raise
