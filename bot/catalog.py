@@ -17,7 +17,8 @@ from bot.uploads import Upload, UploadError, load_upload, split_key, upload_key
 if TYPE_CHECKING:
     from bot.library import Library
     from bot.story import Serial
-    from bot.uploads_db import PostgresUploads, SqliteUploads
+    from bot.uploads_pg import PostgresUploads
+    from bot.uploads_sqlite import SqliteUploads
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,8 @@ from bot.store import (
     _ts_or_none,
     _vote,
 )
-from bot.uploads_db import POSTGRES_MIGRATION, PostgresUploads
+from bot.uploads_db import POSTGRES_MIGRATION
+from bot.uploads_pg import PostgresUploads
 
 __all__ = ["PG_MIGRATIONS", "PostgresStore", "redact"]
 

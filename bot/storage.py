@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.shards import ShardSet
     from bot.store import CatchUp, Delivery, Subscription, Trigger
-    from bot.uploads_db import PostgresUploads, SqliteUploads
+    from bot.uploads_pg import PostgresUploads
+    from bot.uploads_sqlite import SqliteUploads
 
     Uploads = SqliteUploads | PostgresUploads
 

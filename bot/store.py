@@ -29,7 +29,8 @@ from typing import Any, Literal, Self, cast, get_args
 import aiosqlite
 
 from bot.shards import ShardSet
-from bot.uploads_db import SQLITE_MIGRATION, SqliteUploads
+from bot.uploads_db import SQLITE_MIGRATION
+from bot.uploads_sqlite import SqliteUploads
 
 __all__ = [
     "SCHEMA_VERSION",

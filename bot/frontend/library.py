@@ -20,15 +20,24 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.utils import escape_markdown
 
 from bot.catalog import Entry
 from bot.frontend.answers import send_ephemeral
 from bot.frontend.downloads import download
-from bot.frontend.library_pages import NOT_ADMIN, card, cut, page_count, preview_page, preview_view
+from bot.frontend.library_pages import (
+    NOT_ADMIN,
+    asks,
+    card,
+    channels,
+    cut,
+    page_count,
+    preview_page,
+    preview_view,
+    taken,
+    unknown,
+)
 from bot.frontend.options import Bounded
 from bot.frontend.stories import serial_title, story_choices
-from bot.limits import shorten
 from bot.story import Rating
 from bot.uploads import (
     CONTENT_NOTES_MAX,
@@ -128,7 +137,7 @@ class LibraryCommands(app_commands.Group):
         check_declared(file.filename, file.size, self.limits)
         chosen = check_slug(slug) if slug is not None else default_slug(file.filename)
         if self.bot.catalog.upload(guild_id, chosen) is not None:
-            raise UploadError(_taken(chosen))
+            raise UploadError(taken(chosen))
         if self.bot.catalog.shared.get(chosen) is not None:
             raise UploadError(
                 f"`{chosen}` is the slug of one of the bot's shared stories. Choose another "
@@ -150,10 +159,10 @@ class LibraryCommands(app_commands.Group):
         try:
             await self.bot.store.uploads().add(entry.upload, self.limits)
         except SlugTaken:
-            raise UploadError(_taken(chosen)) from None
+            raise UploadError(taken(chosen)) from None
         self.bot.catalog.put(entry)
         log.info("guild %s uploaded %s (%s bytes)", guild_id, entry.key, entry.upload.size)
-        await send_ephemeral(interaction, card(entry, heading="Added:", notes=_asks(entry)))
+        await send_ephemeral(interaction, card(entry, heading="Added:", notes=asks(entry)))
 
     async def _read(
         self,
@@ -208,7 +217,7 @@ class LibraryCommands(app_commands.Group):
         await interaction.response.defer(ephemeral=True, thinking=True)
         entry = self.bot.catalog.find(_guild(interaction), story)
         if entry is None:
-            raise UploadError(_unknown(story))
+            raise UploadError(unknown(story))
         serial = await asyncio.to_thread(cut, entry, words_per_part, self.bot.catalog.tolerance)
         pages = page_count(serial)
         view = preview_view(entry, words_per_part or 0, 1, pages)
@@ -258,13 +267,13 @@ class LibraryCommands(app_commands.Group):
             guild_id, upload.slug, title=title_now, meta=meta, now=self.bot.clock.now()
         )
         if not ok:
-            raise UploadError(_unknown(story))
+            raise UploadError(unknown(story))
         upload = dataclasses.replace(changed, title=title_now)
         new = dataclasses.replace(new, upload=upload)
         self.bot.catalog.put(new)
         followers = await self._followers(guild_id, new.key)
         await self._move(followers)
-        await send_ephemeral(interaction, card(new, heading="Changed:", notes=_asks(new)))
+        await send_ephemeral(interaction, card(new, heading="Changed:", notes=asks(new)))
 
     # --- replace -------------------------------------------------------------------------------
 
@@ -278,14 +287,14 @@ class LibraryCommands(app_commands.Group):
         new = await self._read(interaction, file, guild_id, upload.slug, dict(upload.meta), upload)
         assert new.upload is not None
         if not await self.bot.store.uploads().replace(new.upload, self.limits):
-            raise UploadError(_unknown(story))
+            raise UploadError(unknown(story))
         self.bot.catalog.put(new)
         followers = await self._followers(guild_id, new.key)
         await self._move(followers)
-        notes = _asks(new)
+        notes = asks(new)
         if followers:
             notes.append(
-                f"{_channels(followers)} follow{'s' if len(followers) == 1 else ''} it: each "
+                f"{channels(followers)} follow{'s' if len(followers) == 1 else ''} it: each "
                 "keeps its place in the text and is told if its parts were renumbered."
             )
         await send_ephemeral(interaction, card(new, heading="Replaced:", notes=notes))
@@ -301,7 +310,7 @@ class LibraryCommands(app_commands.Group):
         followers = await self._followers(guild_id, entry.key)
         if followers:
             raise UploadError(
-                f"{serial_title(entry.serial)} cannot be removed while {_channels(followers)} "
+                f"{serial_title(entry.serial)} cannot be removed while {channels(followers)} "
                 f"follow{'s' if len(followers) == 1 else ''} it. Run `/serial unsubscribe` "
                 "there first."
             )
@@ -338,10 +347,10 @@ class LibraryCommands(app_commands.Group):
     async def _own(self, guild_id: int, typed: str) -> tuple[Entry, Upload]:
         entry = self.bot.catalog.find(guild_id, typed)
         if entry is None or entry.upload is None:
-            raise UploadError(_unknown(typed, shared=entry is not None))
+            raise UploadError(unknown(typed, shared=entry is not None))
         upload = await self.bot.store.uploads().get(guild_id, entry.slug)
         if upload is None:
-            raise UploadError(_unknown(typed))
+            raise UploadError(unknown(typed))
         return entry, upload
 
     async def _followers(self, guild_id: int, key: str) -> list[int]:
@@ -360,48 +369,6 @@ class LibraryCommands(app_commands.Group):
 def _guild(interaction: Interaction) -> int:
     assert interaction.guild_id is not None  # interaction_check refuses DMs
     return interaction.guild_id
-
-
-def _taken(slug: str) -> str:
-    return (
-        f"This server already has a story `{slug}`. Upload a new version with "
-        f"`/serial library replace story:{slug}`, or choose another `slug`."
-    )
-
-
-def _unknown(typed: str, *, shared: bool = False) -> str:
-    shown = escape_markdown(shorten(typed, 60))
-    if shared:
-        return (
-            f"`{shown}` is one of the bot's shared stories: only its operator can change it. "
-            "Pick one of this server's stories from the list."
-        )
-    return (
-        f"This server has no story `{shown}`. Pick one from the list as you type, or see "
-        "`/serial stories`."
-    )
-
-
-def _channels(channel_ids: list[int]) -> str:
-    shown = [f"<#{c}>" for c in channel_ids[:10]]
-    more = len(channel_ids) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
-def _asks(entry: Entry) -> list[str]:
-    """What the file did not say and an admin should."""
-    asks = []
-    if not entry.rated:
-        asks.append(
-            f"No rating: the story is kept as **unrated** and no channel can follow it until "
-            f"an admin sets one: `/serial library edit story:{entry.slug} rating:…`."
-        )
-    if not entry.serial.story.meta.content_notes:
-        asks.append(
-            "No content notes: if the story needs any, add them with "
-            f"`/serial library edit story:{entry.slug} content_notes:…`."
-        )
-    return asks
 
 
 __all__ = ["LibraryCommands", "upload_key"]

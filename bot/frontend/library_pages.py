@@ -178,3 +178,48 @@ class PreviewPage(
             content=preview_page(entry, serial, page),
             view=preview_view(entry, self.words, page, pages),
         )
+
+
+# --- what the library commands say -------------------------------------------------------
+
+
+def taken(slug: str) -> str:
+    return (
+        f"This server already has a story `{slug}`. Upload a new version with "
+        f"`/serial library replace story:{slug}`, or choose another `slug`."
+    )
+
+
+def unknown(typed: str, *, shared: bool = False) -> str:
+    shown = escape_markdown(shorten(typed, 60))
+    if shared:
+        return (
+            f"`{shown}` is one of the bot's shared stories: only its operator can change it. "
+            "Pick one of this server's stories from the list."
+        )
+    return (
+        f"This server has no story `{shown}`. Pick one from the list as you type, or see "
+        "`/serial stories`."
+    )
+
+
+def channels(channel_ids: list[int]) -> str:
+    shown = [f"<#{c}>" for c in channel_ids[:10]]
+    more = len(channel_ids) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def asks(entry: Entry) -> list[str]:
+    """What the file did not say and an admin should."""
+    asks = []
+    if not entry.rated:
+        asks.append(
+            f"No rating: the story is kept as **unrated** and no channel can follow it until "
+            f"an admin sets one: `/serial library edit story:{entry.slug} rating:…`."
+        )
+    if not entry.serial.story.meta.content_notes:
+        asks.append(
+            "No content notes: if the story needs any, add them with "
+            f"`/serial library edit story:{entry.slug} content_notes:…`."
+        )
+    return asks
