@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
+from bot import store as store_module
+from bot.pgstore import PG_MIGRATIONS, PostgresStore
+from bot.store import Store
 from bot.uploads import MEGABYTE, OverQuota, SlugTaken, Upload, UploadLimits, sha256_of
 from tests.postgres_server import open_test_store
 
@@ -167,3 +172,41 @@ async def test_a_reopened_database_keeps_every_upload(database: Path | str) -> N
     finally:
         await again.close()
     assert [g.data for g in got] == [b"a" * 5000, b"b" * 5000]
+
+
+async def test_a_version_4_sqlite_database_gains_uploads_and_keeps_its_channels(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        for statements in store_module._MIGRATIONS[:4]:
+            for statement in statements:
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO subscriptions (guild_id, channel_id, slug, revision, next_part, "
+            "position, schedule, timezone, catch_up, subscribed_by, created_at, updated_at) "
+            "VALUES (1, 10, 'tale', 'r1', 3, 0, 'daily 18:00', 'UTC', 'one', 9, ?, ?)",
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+    async with await Store.open(path) as store:
+        assert await store.schema_version() == 5
+        sub = await store.subscription(10)
+        assert sub is not None and sub.next_part == 3
+        await store.uploads().add(upload(), LIMITS)
+        assert (await store.uploads().usage(GUILD)).stories == 1
+
+
+async def test_a_version_4_postgresql_database_gains_uploads(postgres_url: str) -> None:
+    db = await asyncpg.connect(postgres_url)
+    try:
+        await db.execute("CREATE TABLE serialbot_schema (version BIGINT NOT NULL)")
+        await db.execute("INSERT INTO serialbot_schema (version) VALUES (4)")
+        for statements in PG_MIGRATIONS[:4]:
+            for statement in statements:
+                await db.execute(statement)
+    finally:
+        await db.close()
+    async with await PostgresStore.open(postgres_url) as store:
+        assert await store.schema_version() == 5
+        await store.uploads().add(upload(), LIMITS)
+        assert (await store.uploads().get(GUILD, "tide")) == upload()

@@ -123,7 +123,9 @@ def preview_page(entry: Entry, serial: Serial, page: int) -> str:
 
 def preview_view(entry: Entry, words: int, page: int, pages: int) -> discord.ui.View | None:
     """◂ and ▸ buttons, when there is more than one page (and the id fits)."""
-    if pages <= 1 or len(PreviewPage.custom_id_for(entry.slug, words, pages)) > CUSTOM_ID_LIMIT:
+    widest = PreviewPage.custom_id_for(entry.slug, words, pages)
+    # A shared story's slug may be longer than a button's id can carry: no buttons then.
+    if pages <= 1 or len(widest) > CUSTOM_ID_LIMIT or not PreviewPage.matches(widest):
         return None
     view = discord.ui.View(timeout=None)
     view.add_item(PreviewPage(entry.slug, words, page - 1, "◂ Previous", disabled=page <= 1))
@@ -153,6 +155,10 @@ class PreviewPage(
     @staticmethod
     def custom_id_for(slug: str, words: int, page: int) -> str:
         return f"serial:preview:{page}:{words}:{slug}"
+
+    @classmethod
+    def matches(cls, custom_id: str) -> bool:
+        return cls.__discord_ui_compiled_template__.fullmatch(custom_id) is not None
 
     @classmethod
     async def from_custom_id(
