@@ -31,6 +31,7 @@ from bot.shards import ShardSet
 from bot.storage import StoreUnavailable
 from bot.store import (
     CATCH_UP_POLICIES,
+    SUBSCRIPTION_COLUMNS,
     CatchUp,
     Delivery,
     StoreError,
@@ -47,6 +48,7 @@ from bot.store import (
     _ts,
     _ts_or_none,
     _vote,
+    stored_subscription,
 )
 from bot.uploads_db import POSTGRES_MIGRATION
 from bot.uploads_pg import PostgresUploads
@@ -54,6 +56,12 @@ from bot.uploads_pg import PostgresUploads
 __all__ = ["PG_MIGRATIONS", "PostgresStore", "redact"]
 
 log = logging.getLogger(__name__)
+
+# "The row is still exactly this subscription", with ``stored_subscription``'s values from $5.
+_UNCHANGED = "id = $5 AND " + " AND ".join(
+    f"{column} IS NOT DISTINCT FROM ${number}"
+    for number, column in enumerate(SUBSCRIPTION_COLUMNS[1:], start=6)
+)
 
 # Entry N takes the schema from version N to N + 1, as ``_MIGRATIONS`` in bot/store.py does.
 PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -406,10 +414,6 @@ class PostgresStore:
         rows = await self._fetch("SELECT * FROM subscriptions WHERE channel_id = $1", channel_id)
         return _subscription(rows[0]) if rows else None
 
-    async def subscription_by_id(self, subscription_id: int) -> Subscription | None:
-        rows = await self._fetch("SELECT * FROM subscriptions WHERE id = $1", subscription_id)
-        return _subscription(rows[0]) if rows else None
-
     async def guild_subscriptions(self, guild_id: int) -> list[Subscription]:
         rows = await self._fetch(
             "SELECT * FROM subscriptions WHERE guild_id = $1 ORDER BY channel_id", guild_id
@@ -745,15 +749,6 @@ class PostgresStore:
         )
         return _dt_or_none(value)
 
-    async def earliest_due(self, *, shards: ShardSet | None = None) -> datetime | None:
-        value = await self._value(
-            f"""
-            SELECT min(next_due) FROM subscriptions
-            WHERE paused = 0 AND completed_at IS NULL {_on_shards(shards)}
-            """
-        )
-        return _dt_or_none(value)
-
     async def explain_due(self, now: datetime) -> list[str]:
         """PostgreSQL's plan for the due query (for tests that check it stays indexed)."""
         async with self._transaction() as db:
@@ -780,33 +775,42 @@ class PostgresStore:
         nonce: str,
         trigger: Trigger,
         now: datetime,
-    ) -> Delivery:
-        async with self._transaction() as db:
-            await db.execute(
-                """
+    ) -> Delivery | None:
+        """As ``Store.begin_delivery``, in one statement: ``None``, and nothing recorded, when
+        the subscription is no longer exactly ``subscription``."""
+        async with self._connection() as db:
+            row = await db.fetchrow(
+                f"""
                 INSERT INTO deliveries (
                     subscription_id, channel_id, slug, part, state, nonce, triggered_by,
                     created_at
-                ) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)
+                )
+                SELECT id, channel_id, slug, $1, 'pending', $2, $3, $4 FROM subscriptions
+                WHERE {_UNCHANGED} FOR UPDATE
                 ON CONFLICT (channel_id, slug, part)
                 DO UPDATE SET attempts = deliveries.attempts + 1
                 WHERE deliveries.state = 'pending'
+                RETURNING *
                 """,
-                subscription.id,
-                subscription.channel_id,
-                subscription.slug,
                 part,
                 nonce,
                 trigger,
                 _ts(now),
+                *stored_subscription(subscription),
             )
+            if row is not None:
+                return _delivery(row)
+            # Nothing recorded: the subscription changed, or the part is recorded posted.
+            current = await _by_channel(db, subscription.channel_id)
+            if current != subscription:
+                return None
             row = await db.fetchrow(
                 "SELECT * FROM deliveries WHERE channel_id = $1 AND slug = $2 AND part = $3",
                 subscription.channel_id,
                 subscription.slug,
                 part,
             )
-        return _delivery(row)
+        return _delivery(row) if row else None
 
     async def complete_delivery(
         self,
@@ -822,27 +826,29 @@ class PostgresStore:
         slot_due: datetime | None,
         next_due: datetime | None,
     ) -> Subscription:
-        async with self._transaction() as db:
-            status = await db.execute(
-                """
-                UPDATE deliveries SET state = 'posted', message_ids = $1, thread_id = $2,
-                    posted_at = $3
-                WHERE id = $4 AND state = 'pending'
-                """,
-                json.dumps(list(message_ids)),
-                thread_id,
-                _ts(posted_at),
-                delivery_id,
-            )
-            if _rowcount(status) != 1:
-                raise StoreError(f"delivery {delivery_id} is not pending")
+        """As ``Store.complete_delivery``, in one statement: the subscription moves only if
+        the delivery is pending, and the delivery is marked posted only if it moved."""
+        async with self._connection() as db:
             row = await db.fetchrow(
                 """
-                UPDATE subscriptions
-                SET next_part = $1, position = $2, slot_due = $3, next_due = $4, retry_count = 0,
-                    updated_at = $5
-                WHERE id = $6 AND next_part = $7 RETURNING *
+                WITH pending AS (
+                    SELECT id FROM deliveries WHERE id = $1 AND state = 'pending' FOR UPDATE
+                ), moved AS (
+                    UPDATE subscriptions
+                    SET next_part = $2, position = $3, slot_due = $4, next_due = $5,
+                        retry_count = 0, updated_at = $6
+                    WHERE id = $7 AND next_part = $8 AND EXISTS (SELECT 1 FROM pending)
+                    RETURNING *
+                ), posted AS (
+                    UPDATE deliveries SET state = 'posted', message_ids = $9, thread_id = $10,
+                        posted_at = $6
+                    WHERE id IN (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM moved)
+                    RETURNING id
+                )
+                SELECT (SELECT count(*) FROM pending) AS was_pending, moved.*
+                FROM (SELECT 1) AS one LEFT JOIN moved ON true
                 """,
+                delivery_id,
                 next_part,
                 position,
                 _ts_or_none(slot_due),
@@ -850,9 +856,14 @@ class PostgresStore:
                 _ts(posted_at),
                 subscription_id,
                 part,
+                json.dumps(list(message_ids)),
+                thread_id,
             )
-            if row is None:
-                raise StoreError(f"subscription {subscription_id} is no longer at part {part}")
+        assert row is not None
+        if not row["was_pending"]:
+            raise StoreError(f"delivery {delivery_id} is not pending")
+        if row["id"] is None:
+            raise StoreError(f"subscription {subscription_id} is no longer at part {part}")
         return _subscription(row)
 
     async def pending_deliveries(self, *, shards: ShardSet | None = None) -> list[Delivery]:
@@ -880,14 +891,6 @@ class PostgresStore:
             "SELECT * FROM deliveries WHERE channel_id = $1 ORDER BY part", channel_id
         )
         return [_delivery(r) for r in rows]
-
-    async def count_posted(self, channel_id: int) -> int:
-        return int(
-            await self._value(
-                "SELECT count(*) FROM deliveries WHERE channel_id = $1 AND state = 'posted'",
-                channel_id,
-            )
-        )
 
     async def last_request_post(self, channel_id: int) -> datetime | None:
         value = await self._value(

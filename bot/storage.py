@@ -143,7 +143,7 @@ class SerialStore(Protocol):
         nonce: str,
         trigger: Trigger,
         now: datetime,
-    ) -> Delivery: ...
+    ) -> Delivery | None: ...
     async def complete_delivery(
         self,
         delivery_id: int,

@@ -12,6 +12,7 @@ index can answer "what is due now" without looking at anything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -220,6 +221,37 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
+# Recording a part posted changes two tables together. As a transaction that is four trips to
+# the database thread (BEGIN, two statements, COMMIT); as one INSERT into this view, whose
+# trigger makes both changes or neither (a statement is atomic), it is one. Temporary objects
+# belong to the connection, not to the file: they are made at each opening, no migration.
+_PART_POSTED = (
+    """
+    CREATE TEMP VIEW part_posted (
+        delivery_id, message_ids, thread_id, posted_at, subscription_id, part, next_part,
+        position, slot_due, next_due
+    ) AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0
+    """,
+    """
+    CREATE TEMP TRIGGER part_posted_insert INSTEAD OF INSERT ON part_posted
+    BEGIN
+        SELECT raise(ABORT, 'delivery not pending') WHERE NOT EXISTS (
+            SELECT 1 FROM deliveries WHERE id = NEW.delivery_id AND state = 'pending'
+        );
+        SELECT raise(ABORT, 'subscription moved') WHERE NOT EXISTS (
+            SELECT 1 FROM subscriptions WHERE id = NEW.subscription_id AND next_part = NEW.part
+        );
+        UPDATE deliveries SET state = 'posted', message_ids = NEW.message_ids,
+            thread_id = NEW.thread_id, posted_at = NEW.posted_at
+        WHERE id = NEW.delivery_id;
+        UPDATE subscriptions SET next_part = NEW.next_part, position = NEW.position,
+            slot_due = NEW.slot_due, next_due = NEW.next_due, retry_count = 0,
+            updated_at = NEW.posted_at
+        WHERE id = NEW.subscription_id;
+    END
+    """,
+)
+
 
 def newer_schema_message(where: object, version: int, latest: int) -> str:
     """What is said of a database written by a newer serialbot (never touched by this one)."""
@@ -417,6 +449,8 @@ class Store:
             raise StoreError(newer_schema_message(self.path, version, latest))
         if version < latest:
             await self._migrate(version, latest)
+        for statement in _PART_POSTED:
+            await self._db.execute(statement)
 
     async def _user_version(self) -> int:
         return await _user_version(self._db)
@@ -458,23 +492,57 @@ class Store:
     ) -> None:
         await self.close()
 
+    # Every ``await`` on the connection is a trip to aiosqlite's thread and back (tens of
+    # microseconds of thread switching each): statements are written to need as few as they can.
+    # A statement on its own commits by itself (autocommit), so a change that one statement can
+    # make, RETURNING what the caller needs, is one trip; a transaction costs its statements
+    # plus BEGIN and COMMIT.
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    await self._db.execute("BEGIN IMMEDIATE")
                     yield self._db
                 except BaseException:
-                    await self._db.execute("ROLLBACK")
+                    # Also when BEGIN itself was cancelled: it still runs, and this after it.
+                    # Queued before this coroutine can be interrupted again, so it runs next.
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self._db.execute("ROLLBACK")
                     raise
                 await self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._note_write_failure(exc)
                 raise
-            if self.write_problem is not None:
-                log.warning("the database %s can be written again", self.path)
-                self.write_problem = None
+            self._written()
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement that changes rows, in one trip; returns how many it changed."""
+        async with self._lock:
+            try:
+                cursor = await self._db.execute(sql, params)
+            except sqlite3.Error as exc:
+                self._note_write_failure(exc)
+                raise
+            self._written()
+        return cursor.rowcount
+
+    async def _write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """One statement that changes rows and returns some (RETURNING), in one trip."""
+        async with self._lock:
+            try:
+                rows = await self._db.execute_fetchall(sql, params)
+            except sqlite3.Error as exc:
+                self._note_write_failure(exc)
+                raise
+            self._written()
+        return list(rows)
+
+    def _written(self) -> None:
+        if self.write_problem is not None:
+            log.warning("the database %s can be written again", self.path)
+            self.write_problem = None
 
     def _note_write_failure(self, exc: sqlite3.Error) -> None:
         if getattr(exc, "sqlite_errorcode", None) is None:
@@ -486,11 +554,11 @@ class Store:
         self.write_problem = str(exc)
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """A read, in one trip (on the reading connection unless the database is in memory)."""
         if self._reader is not None:
-            async with self._reader.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
-        async with self._lock, self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+            return list(await self._reader.execute_fetchall(sql, params))
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
 
     # --- subscriptions -------------------------------------------------------------------------
 
@@ -523,13 +591,14 @@ class Store:
                 if not existing.completed:
                     raise SubscriptionExists(existing)
                 await _delete_channel(db, channel_id)
-            cursor = await db.execute(
+            rows = await db.execute_fetchall(
                 """
                 INSERT INTO subscriptions (
                     guild_id, channel_id, slug, revision, next_part, position, schedule, timezone,
                     slot_due, next_due, catch_up, subscribed_by, created_at, updated_at,
                     thread_archive_minutes, part_count, catch_up_own
                 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING *
                 """,
                 (
                     guild_id,
@@ -551,16 +620,11 @@ class Store:
                     int(catch_up_own),
                 ),
             )
-            created = await _by_id(db, cursor.lastrowid)
-        assert created is not None
-        return created
+        [created] = rows
+        return _subscription(created)
 
     async def subscription(self, channel_id: int) -> Subscription | None:
         rows = await self._fetch("SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,))
-        return _subscription(rows[0]) if rows else None
-
-    async def subscription_by_id(self, subscription_id: int) -> Subscription | None:
-        rows = await self._fetch("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
         return _subscription(rows[0]) if rows else None
 
     async def guild_subscriptions(self, guild_id: int) -> list[Subscription]:
@@ -588,24 +652,21 @@ class Store:
         return await self._update_one(
             """
             UPDATE subscriptions SET paused = 1, pause_reason = ?, pause_cause = ?, updated_at = ?
-            WHERE channel_id = ?
+            WHERE channel_id = ? RETURNING *
             """,
             (reason, cause, _ts(now), channel_id),
-            channel_id,
         )
 
     async def pause_guild(self, guild_id: int, reason: str, now: datetime) -> int:
         """Pause every unfinished, running subscription of a guild; returns how many."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                UPDATE subscriptions SET paused = 1, pause_reason = ?, pause_cause = NULL,
-                    updated_at = ?
-                WHERE guild_id = ? AND paused = 0 AND completed_at IS NULL
-                """,
-                (reason, _ts(now), guild_id),
-            )
-            return cursor.rowcount
+        return await self._write(
+            """
+            UPDATE subscriptions SET paused = 1, pause_reason = ?, pause_cause = NULL,
+                updated_at = ?
+            WHERE guild_id = ? AND paused = 0 AND completed_at IS NULL
+            """,
+            (reason, _ts(now), guild_id),
+        )
 
     async def resume(
         self,
@@ -620,10 +681,9 @@ class Store:
             UPDATE subscriptions
             SET paused = 0, pause_reason = NULL, pause_cause = NULL, retry_count = 0,
                 slot_due = ?, next_due = ?, updated_at = ?
-            WHERE channel_id = ?
+            WHERE channel_id = ? RETURNING *
             """,
             (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), channel_id),
-            channel_id,
         )
 
     async def set_schedule(
@@ -640,10 +700,9 @@ class Store:
             """
             UPDATE subscriptions
             SET schedule = ?, timezone = ?, slot_due = ?, next_due = ?, updated_at = ?
-            WHERE channel_id = ?
+            WHERE channel_id = ? RETURNING *
             """,
             (schedule, timezone, _ts(slot_due), _ts_or_none(next_due), _ts(now), channel_id),
-            channel_id,
         )
 
     async def set_catch_up(
@@ -656,10 +715,9 @@ class Store:
             """
             UPDATE subscriptions
             SET catch_up = coalesce(?, catch_up), catch_up_own = ?, updated_at = ?
-            WHERE channel_id = ?
+            WHERE channel_id = ? RETURNING *
             """,
             (catch_up, int(catch_up is not None), _ts(now), channel_id),
-            channel_id,
         )
 
     async def set_due(
@@ -671,26 +729,25 @@ class Store:
         now: datetime,
     ) -> Subscription | None:
         """Move the timing of a subscription (catch-up after downtime)."""
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET slot_due = ?, next_due = ?, updated_at = ? WHERE id = ?",
-                (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), subscription_id),
-            )
-            return await _by_id(db, subscription_id)
+        return await self._update_one(
+            """
+            UPDATE subscriptions SET slot_due = ?, next_due = ?, updated_at = ? WHERE id = ?
+            RETURNING *
+            """,
+            (_ts_or_none(slot_due), _ts_or_none(next_due), _ts(now), subscription_id),
+        )
 
     async def schedule_retry(
         self, subscription_id: int, *, retry_count: int, next_due: datetime, now: datetime
     ) -> Subscription | None:
         """A post failed for a passing reason: try again at ``next_due``; the slot stays."""
-        async with self._transaction() as db:
-            await db.execute(
-                """
-                UPDATE subscriptions SET retry_count = ?, next_due = ?, updated_at = ?
-                WHERE id = ?
-                """,
-                (retry_count, _ts(next_due), _ts(now), subscription_id),
-            )
-            return await _by_id(db, subscription_id)
+        return await self._update_one(
+            """
+            UPDATE subscriptions SET retry_count = ?, next_due = ?, updated_at = ?
+            WHERE id = ? RETURNING *
+            """,
+            (retry_count, _ts(next_due), _ts(now), subscription_id),
+        )
 
     async def reset_progress(
         self,
@@ -719,13 +776,13 @@ class Store:
                 """,
                 (existing.id, next_part),
             )
-            await db.execute(
+            rows = await db.execute_fetchall(
                 """
                 UPDATE subscriptions
                 SET next_part = ?, position = ?, revision = ?, slot_due = ?, next_due = ?,
                     completed_at = NULL, retry_count = 0, run = run + 1, updated_at = ?,
                     part_count = coalesce(?, part_count), cuts = ?
-                WHERE id = ?
+                WHERE id = ? RETURNING *
                 """,
                 (
                     next_part,
@@ -739,7 +796,7 @@ class Store:
                     existing.id,
                 ),
             )
-            return await _by_id(db, existing.id)
+        return _subscription(next(iter(rows)))
 
     async def remap_revision(
         self,
@@ -768,25 +825,27 @@ class Store:
                 "UPDATE deliveries SET part = ? WHERE subscription_id = ? AND state = 'pending'",
                 (next_part, subscription_id),
             )
-            await db.execute(
-                """
-                UPDATE subscriptions
-                SET revision = ?, next_part = ?, updated_at = ?,
-                    part_count = coalesce(?, part_count), position = coalesce(?, position),
-                    cuts = ?
-                WHERE id = ?
-                """,
-                (
-                    revision,
-                    next_part,
-                    _ts(now),
-                    part_count,
-                    position,
-                    _cuts_json(cuts),
-                    subscription_id,
-                ),
+            rows = list(
+                await db.execute_fetchall(
+                    """
+                    UPDATE subscriptions
+                    SET revision = ?, next_part = ?, updated_at = ?,
+                        part_count = coalesce(?, part_count), position = coalesce(?, position),
+                        cuts = ?
+                    WHERE id = ? RETURNING *
+                    """,
+                    (
+                        revision,
+                        next_part,
+                        _ts(now),
+                        part_count,
+                        position,
+                        _cuts_json(cuts),
+                        subscription_id,
+                    ),
+                )
             )
-            return await _by_id(db, subscription_id)
+        return _subscription(rows[0]) if rows else None
 
     async def unfinished(self, *, shards: ShardSet | None = None) -> list[Subscription]:
         """Every subscription that has not finished, paused or not (of ``shards``' servers)."""
@@ -801,15 +860,14 @@ class Store:
     async def save_text(self, slug: str, revision: str, text: str, now: datetime) -> bool:
         """Keep the text of a story revision; ``False`` when it was already kept."""
         packed = zlib.compress(text.encode("utf-8"), 6)
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                INSERT INTO story_texts (slug, revision, text, saved_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (slug, revision) DO NOTHING
-                """,
-                (slug, revision, packed, _ts(now)),
-            )
-            return cursor.rowcount == 1
+        saved = await self._write(
+            """
+            INSERT INTO story_texts (slug, revision, text, saved_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (slug, revision) DO NOTHING
+            """,
+            (slug, revision, packed, _ts(now)),
+        )
+        return saved == 1
 
     async def story_text(self, slug: str, revision: str) -> str | None:
         rows = await self._fetch(
@@ -819,38 +877,32 @@ class Store:
 
     async def forget_texts(self) -> int:
         """Drop the texts of revisions no unfinished subscription follows; returns how many."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                DELETE FROM story_texts WHERE NOT EXISTS (
-                    SELECT 1 FROM subscriptions
-                    WHERE subscriptions.slug = story_texts.slug
-                        AND subscriptions.revision = story_texts.revision
-                        AND subscriptions.completed_at IS NULL
-                )
-                """
+        return await self._write(
+            """
+            DELETE FROM story_texts WHERE NOT EXISTS (
+                SELECT 1 FROM subscriptions
+                WHERE subscriptions.slug = story_texts.slug
+                    AND subscriptions.revision = story_texts.revision
+                    AND subscriptions.completed_at IS NULL
             )
-            return cursor.rowcount
+            """
+        )
 
     async def mark_completed(self, subscription_id: int, now: datetime) -> Subscription | None:
-        async with self._transaction() as db:
-            await db.execute(
-                """
-                UPDATE subscriptions
-                SET completed_at = ?, next_due = NULL, slot_due = NULL, retry_count = 0,
-                    updated_at = ?
-                WHERE id = ?
-                """,
-                (_ts(now), _ts(now), subscription_id),
-            )
-            return await _by_id(db, subscription_id)
+        return await self._update_one(
+            """
+            UPDATE subscriptions
+            SET completed_at = ?, next_due = NULL, slot_due = NULL, retry_count = 0,
+                updated_at = ?
+            WHERE id = ? RETURNING *
+            """,
+            (_ts(now), _ts(now), subscription_id),
+        )
 
-    async def _update_one(
-        self, sql: str, params: Sequence[Any], channel_id: int
-    ) -> Subscription | None:
-        async with self._transaction() as db:
-            await db.execute(sql, params)
-            return await _by_channel(db, channel_id)
+    async def _update_one(self, sql: str, params: Sequence[Any]) -> Subscription | None:
+        """An UPDATE of one subscription ``RETURNING *``: the row as it is now, in one trip."""
+        rows = await self._write_returning(sql, params)
+        return _subscription(rows[0]) if rows else None
 
     # --- due work ------------------------------------------------------------------------------
 
@@ -900,16 +952,6 @@ class Store:
         )
         return _dt_or_none(rows[0][0])
 
-    async def earliest_due(self, *, shards: ShardSet | None = None) -> datetime | None:
-        """The earliest ``next_due`` of any running subscription, past or future."""
-        rows = await self._fetch(
-            f"""
-            SELECT min(next_due) FROM subscriptions
-            WHERE paused = 0 AND completed_at IS NULL {_on_shards(shards)}
-            """
-        )
-        return _dt_or_none(rows[0][0])
-
     async def explain_due(self, now: datetime) -> list[str]:
         """SQLite's plan for the due query (for tests that check it stays indexed)."""
         rows = await self._fetch(
@@ -932,33 +974,30 @@ class Store:
         nonce: str,
         trigger: Trigger,
         now: datetime,
-    ) -> Delivery:
-        """Record the intent to send ``part`` before sending it. If the part is already pending
-        (a retry, or a send interrupted by a crash), that row is returned with its nonce and one
-        more attempt counted."""
-        async with self._transaction() as db:
-            await db.execute(
-                """
-                INSERT INTO deliveries (
-                    subscription_id, channel_id, slug, part, state, nonce, triggered_by,
-                    created_at
-                ) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-                ON CONFLICT (channel_id, slug, part) DO UPDATE SET attempts = attempts + 1
-                WHERE state = 'pending'
-                """,
-                (
-                    subscription.id,
-                    subscription.channel_id,
-                    subscription.slug,
-                    part,
-                    nonce,
-                    trigger,
-                    _ts(now),
-                ),
+    ) -> Delivery | None:
+        """Record the intent to send ``part`` before sending it, if the subscription is still
+        exactly ``subscription`` as the caller read it: ``None``, and nothing recorded, when it
+        changed since (whoever read it decides again on what it is now). If the part is already
+        pending (a retry, or a send interrupted by a crash), that row is returned with its nonce
+        and one more attempt counted; a part already recorded posted is returned as it is."""
+        rows = await self._write_returning(
+            f"""
+            INSERT INTO deliveries (
+                subscription_id, channel_id, slug, part, state, nonce, triggered_by, created_at
             )
-            delivery = await _delivery_of(db, subscription.channel_id, subscription.slug, part)
-        assert delivery is not None
-        return delivery
+            SELECT id, channel_id, slug, ?, 'pending', ?, ?, ? FROM subscriptions
+            WHERE {_UNCHANGED}
+            ON CONFLICT (channel_id, slug, part) DO UPDATE SET attempts = attempts + 1
+            WHERE state = 'pending'
+            RETURNING *
+            """,
+            (part, nonce, trigger, _ts(now), *stored_subscription(subscription)),
+        )
+        if rows:
+            return _delivery(rows[0])
+        if await self.subscription(subscription.channel_id) != subscription:
+            return None
+        return await self._delivery_of(subscription.channel_id, subscription.slug, part)
 
     async def complete_delivery(
         self,
@@ -974,40 +1013,55 @@ class Store:
         slot_due: datetime | None,
         next_due: datetime | None,
     ) -> Subscription:
-        """In one transaction: mark the delivery posted and move the subscription past it."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                UPDATE deliveries SET state = 'posted', message_ids = ?, thread_id = ?,
-                    posted_at = ?
-                WHERE id = ? AND state = 'pending'
-                """,
-                (json.dumps(list(message_ids)), thread_id, _ts(posted_at), delivery_id),
+        """Together: mark the delivery posted and move the subscription past it."""
+        values = (
+            delivery_id,
+            json.dumps(list(message_ids)),
+            thread_id,
+            _ts(posted_at),
+            subscription_id,
+            part,
+            next_part,
+            position,
+            _ts_or_none(slot_due),
+            _ts_or_none(next_due),
+        )
+        async with self._lock:
+            try:
+                await self._db.execute(
+                    """
+                    INSERT INTO part_posted (
+                        delivery_id, message_ids, thread_id, posted_at, subscription_id, part,
+                        next_part, position, slot_due, next_due
+                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    values,
+                )
+            except sqlite3.IntegrityError as exc:
+                if "not pending" in str(exc):
+                    raise StoreError(f"delivery {delivery_id} is not pending") from exc
+                if "moved" in str(exc):
+                    raise StoreError(
+                        f"subscription {subscription_id} is no longer at part {part}"
+                    ) from exc
+                raise
+            except sqlite3.Error as exc:
+                self._note_write_failure(exc)
+                raise
+            self._written()
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)
+                )
             )
-            if cursor.rowcount != 1:
-                raise StoreError(f"delivery {delivery_id} is not pending")
-            cursor = await db.execute(
-                """
-                UPDATE subscriptions
-                SET next_part = ?, position = ?, slot_due = ?, next_due = ?, retry_count = 0,
-                    updated_at = ?
-                WHERE id = ? AND next_part = ?
-                """,
-                (
-                    next_part,
-                    position,
-                    _ts_or_none(slot_due),
-                    _ts_or_none(next_due),
-                    _ts(posted_at),
-                    subscription_id,
-                    part,
-                ),
-            )
-            if cursor.rowcount != 1:
-                raise StoreError(f"subscription {subscription_id} is no longer at part {part}")
-            updated = await _by_id(db, subscription_id)
-        assert updated is not None
-        return updated
+        return _subscription(rows[0])
+
+    async def _delivery_of(self, channel_id: int, slug: str, part: int) -> Delivery | None:
+        rows = await self._fetch(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND slug = ? AND part = ?",
+            (channel_id, slug, part),
+        )
+        return _delivery(rows[0]) if rows else None
 
     async def pending_deliveries(self, *, shards: ShardSet | None = None) -> list[Delivery]:
         if shards is None or shards.everything:
@@ -1035,13 +1089,6 @@ class Store:
             "SELECT * FROM deliveries WHERE channel_id = ? ORDER BY part", (channel_id,)
         )
         return [_delivery(r) for r in rows]
-
-    async def count_posted(self, channel_id: int) -> int:
-        rows = await self._fetch(
-            "SELECT count(*) FROM deliveries WHERE channel_id = ? AND state = 'posted'",
-            (channel_id,),
-        )
-        return int(rows[0][0])
 
     async def last_request_post(self, channel_id: int) -> datetime | None:
         """When a part was last posted to the channel because readers asked for it."""
@@ -1074,11 +1121,12 @@ class Store:
                 """,
                 (channel_id, member_id, _ts(now)),
             )
-            async with db.execute(
-                "SELECT count(*) FROM next_requests WHERE channel_id = ?", (channel_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT count(*) FROM next_requests WHERE channel_id = ?", (channel_id,)
+                )
+            )
+        return int(rows[0][0]) if rows else 0
 
     async def count_votes(self, channel_id: int, *, since: datetime) -> int:
         rows = await self._fetch(
@@ -1088,8 +1136,7 @@ class Store:
         return int(rows[0][0])
 
     async def clear_votes(self, channel_id: int) -> None:
-        async with self._transaction() as db:
-            await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
+        await self._write("DELETE FROM next_requests WHERE channel_id = ?", (channel_id,))
 
     async def has_asked(self, channel_id: int, member_id: int, *, since: datetime) -> bool:
         rows = await self._fetch(
@@ -1124,12 +1171,12 @@ class Store:
                 (channel_id, guild_id, part, opened_by, _ts(now), _ts(closes_at)),
             )
             created = cursor.rowcount == 1
-            async with db.execute(
-                "SELECT * FROM votes WHERE channel_id = ? AND state = 'open'", (channel_id,)
-            ) as rows:
-                row = await rows.fetchone()
-        assert row is not None
-        return _vote(row), created
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT * FROM votes WHERE channel_id = ? AND state = 'open'", (channel_id,)
+                )
+            )
+        return _vote(rows[0]), created
 
     async def vote(self, vote_id: int) -> Vote | None:
         rows = await self._fetch("SELECT * FROM votes WHERE id = ?", (vote_id,))
@@ -1148,11 +1195,10 @@ class Store:
     async def set_vote_message(
         self, vote_id: int, message_id: int, *, reposted: bool = False
     ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE votes SET message_id = ?, reposted = reposted | ? WHERE id = ?",
-                (message_id, int(reposted), vote_id),
-            )
+        await self._write(
+            "UPDATE votes SET message_id = ?, reposted = reposted | ? WHERE id = ?",
+            (message_id, int(reposted), vote_id),
+        )
 
     async def close_vote(
         self, vote_id: int, state: VoteEnd, *, asked: int | None = None
@@ -1161,22 +1207,24 @@ class Store:
         (``asked``, or the requests counted now). Its requests are forgotten, so the next
         request opens a new vote."""
         async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                UPDATE votes SET state = ?, asked = coalesce(
-                    ?, (SELECT count(*) FROM next_requests r WHERE r.channel_id = votes.channel_id)
+            rows = list(
+                await db.execute_fetchall(
+                    """
+                    UPDATE votes SET state = ?, asked = coalesce(
+                        ?,
+                        (SELECT count(*) FROM next_requests r WHERE r.channel_id = votes.channel_id)
+                    )
+                    WHERE id = ? AND state = 'open' RETURNING *
+                    """,
+                    (state, asked, vote_id),
                 )
-                WHERE id = ? AND state = 'open'
-                """,
-                (state, asked, vote_id),
             )
-            if cursor.rowcount != 1:
+            if not rows:
                 return None
-            async with db.execute("SELECT * FROM votes WHERE id = ?", (vote_id,)) as rows:
-                row = await rows.fetchone()
-            assert row is not None
-            await db.execute("DELETE FROM next_requests WHERE channel_id = ?", (row["channel_id"],))
-        return _vote(row)
+            await db.execute(
+                "DELETE FROM next_requests WHERE channel_id = ?", (rows[0]["channel_id"],)
+            )
+        return _vote(rows[0])
 
     # --- read receipts -----------------------------------------------------------------------
 
@@ -1188,15 +1236,14 @@ class Store:
 
     async def add_receipt(self, delivery_id: int, member_id: int, now: datetime) -> bool:
         """Record that a member read a part; ``False`` when they had already said so."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
-                VALUES (?, ?, ?)
-                """,
-                (delivery_id, member_id, _ts(now)),
-            )
-        return cursor.rowcount == 1
+        added = await self._write(
+            """
+            INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
+            VALUES (?, ?, ?)
+            """,
+            (delivery_id, member_id, _ts(now)),
+        )
+        return added == 1
 
     async def read_counts(self, channel_id: int) -> dict[int, int]:
         """Part number -> members who marked it read, for the parts posted to the channel."""
@@ -1229,26 +1276,24 @@ class Store:
         self, channel_id: int, member_id: int, part: int, now: datetime
     ) -> int:
         """Mark every part posted to the channel up to ``part`` read; returns how many were new."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                """
-                INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
-                SELECT id, ?, ? FROM deliveries
-                WHERE channel_id = ? AND state = 'posted' AND part <= ?
-                """,
-                (member_id, _ts(now), channel_id, part),
-            )
-        return max(cursor.rowcount, 0)
+        added = await self._write(
+            """
+            INSERT OR IGNORE INTO read_receipts (delivery_id, member_id, read_at)
+            SELECT id, ?, ? FROM deliveries
+            WHERE channel_id = ? AND state = 'posted' AND part <= ?
+            """,
+            (member_id, _ts(now), channel_id, part),
+        )
+        return max(added, 0)
 
     async def set_thread_opener(self, nonce: str, thread_id: int, message_id: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                """
-                INSERT OR REPLACE INTO thread_openers (delivery_id, thread_id, message_id)
-                SELECT id, ?, ? FROM deliveries WHERE nonce = ?
-                """,
-                (thread_id, message_id, nonce),
-            )
+        await self._write(
+            """
+            INSERT OR REPLACE INTO thread_openers (delivery_id, thread_id, message_id)
+            SELECT id, ?, ? FROM deliveries WHERE nonce = ?
+            """,
+            (thread_id, message_id, nonce),
+        )
 
     async def thread_opener(self, delivery_id: int) -> tuple[int, int] | None:
         """(thread id, message id) of the message opening the delivery's thread."""
@@ -1266,14 +1311,13 @@ class Store:
         """Turn a member's DM reminders for a channel on (again, after a failed DM) or off;
         returns whether they were on before."""
         async with self._transaction() as db:
-            async with db.execute(
-                """
-                SELECT failed_at FROM reminders WHERE channel_id = ? AND member_id = ?
-                """,
-                (channel_id, member_id),
-            ) as cursor:
-                row = await cursor.fetchone()
-            was_on = row is not None and row[0] is None
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT failed_at FROM reminders WHERE channel_id = ? AND member_id = ?",
+                    (channel_id, member_id),
+                )
+            )
+            was_on = bool(rows) and rows[0][0] is None
             if on:
                 await db.execute(
                     """
@@ -1294,51 +1338,39 @@ class Store:
     async def claim_reminders(self, channel_id: int, nonce: str) -> list[int]:
         """The members to remind of the delivery with ``nonce``, each claimed once: a second
         call for the same delivery returns nobody."""
-        async with (
-            self._transaction() as db,
-            db.execute(
-                """
-                UPDATE reminders SET last_nonce = ?
-                WHERE channel_id = ? AND failed_at IS NULL
-                    AND (last_nonce IS NULL OR last_nonce <> ?)
-                RETURNING member_id
-                """,
-                (nonce, channel_id, nonce),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        rows = await self._write_returning(
+            """
+            UPDATE reminders SET last_nonce = ?
+            WHERE channel_id = ? AND failed_at IS NULL
+                AND (last_nonce IS NULL OR last_nonce <> ?)
+            RETURNING member_id
+            """,
+            (nonce, channel_id, nonce),
+        )
         return sorted(int(r[0]) for r in rows)
 
     async def reminder_failed(self, channel_id: int, member_id: int, now: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE reminders SET failed_at = ? WHERE channel_id = ? AND member_id = ?",
-                (_ts(now), channel_id, member_id),
-            )
+        await self._write(
+            "UPDATE reminders SET failed_at = ? WHERE channel_id = ? AND member_id = ?",
+            (_ts(now), channel_id, member_id),
+        )
 
     async def remove_member_reminders(self, guild_id: int, member_id: int) -> int:
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "DELETE FROM reminders WHERE guild_id = ? AND member_id = ?",
-                (guild_id, member_id),
-            )
-        return cursor.rowcount
+        return await self._write(
+            "DELETE FROM reminders WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
+        )
 
     async def take_failed_reminders(self, member_id: int) -> list[int]:
         """Channels whose DM reminder to the member failed and who has not been told yet; they
         count as told from now on."""
-        async with (
-            self._transaction() as db,
-            db.execute(
-                """
-                UPDATE reminders SET told = 1
-                WHERE member_id = ? AND failed_at IS NOT NULL AND told = 0
-                RETURNING channel_id
-                """,
-                (member_id,),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        rows = await self._write_returning(
+            """
+            UPDATE reminders SET told = 1
+            WHERE member_id = ? AND failed_at IS NOT NULL AND told = 0
+            RETURNING channel_id
+            """,
+            (member_id,),
+        )
         return sorted(int(r[0]) for r in rows)
 
     async def members_to_tell(self) -> set[int]:
@@ -1363,9 +1395,8 @@ class Store:
 
 
 async def _user_version(db: aiosqlite.Connection) -> int:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0]) if rows else 0
 
 
 def _private_file(path: Path) -> None:
@@ -1392,28 +1423,10 @@ def _on_shards(shards: ShardSet | None) -> str:
 
 
 async def _by_channel(db: aiosqlite.Connection, channel_id: int) -> Subscription | None:
-    async with db.execute(
-        "SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return _subscription(row) if row else None
-
-
-async def _by_id(db: aiosqlite.Connection, subscription_id: int | None) -> Subscription | None:
-    async with db.execute("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)) as cursor:
-        row = await cursor.fetchone()
-    return _subscription(row) if row else None
-
-
-async def _delivery_of(
-    db: aiosqlite.Connection, channel_id: int, slug: str, part: int
-) -> Delivery | None:
-    async with db.execute(
-        "SELECT * FROM deliveries WHERE channel_id = ? AND slug = ? AND part = ?",
-        (channel_id, slug, part),
-    ) as cursor:
-        row = await cursor.fetchone()
-    return _delivery(row) if row else None
+    rows = list(
+        await db.execute_fetchall("SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,))
+    )
+    return _subscription(rows[0]) if rows else None
 
 
 async def _delete_channel(db: aiosqlite.Connection, channel_id: int) -> None:
@@ -1451,6 +1464,70 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
         cuts=_cuts(row["cuts"]),
         catch_up_own=bool(row["catch_up_own"]),
         pause_cause=row["pause_cause"],
+    )
+
+
+# A subscription's columns, in the order ``stored_subscription`` gives their values.
+SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
+    "id",
+    "guild_id",
+    "channel_id",
+    "slug",
+    "revision",
+    "next_part",
+    "position",
+    "schedule",
+    "timezone",
+    "slot_due",
+    "next_due",
+    "paused",
+    "pause_reason",
+    "catch_up",
+    "subscribed_by",
+    "created_at",
+    "updated_at",
+    "thread_archive_minutes",
+    "completed_at",
+    "retry_count",
+    "run",
+    "part_count",
+    "cuts",
+    "catch_up_own",
+    "pause_cause",
+)
+# "The row is still exactly this subscription" (``id`` first, for the lookup by key).
+_UNCHANGED = "id = ? AND " + " AND ".join(f"{c} IS ?" for c in SUBSCRIPTION_COLUMNS[1:])
+
+
+def stored_subscription(sub: Subscription) -> tuple[Any, ...]:
+    """The subscription's values as both databases keep them, in ``SUBSCRIPTION_COLUMNS``
+    order: what a row must hold to be unchanged since ``sub`` was read from it."""
+    return (
+        sub.id,
+        sub.guild_id,
+        sub.channel_id,
+        sub.slug,
+        sub.revision,
+        sub.next_part,
+        sub.position,
+        sub.schedule,
+        sub.timezone,
+        _ts_or_none(sub.slot_due),
+        _ts_or_none(sub.next_due),
+        int(sub.paused),
+        sub.pause_reason,
+        sub.catch_up,
+        sub.subscribed_by,
+        _ts(sub.created_at),
+        _ts(sub.updated_at),
+        sub.thread_archive_minutes,
+        _ts_or_none(sub.completed_at),
+        sub.retry_count,
+        sub.run,
+        sub.part_count,
+        _cuts_json(sub.cuts),
+        int(sub.catch_up_own),
+        sub.pause_cause,
     )
 
 

@@ -301,7 +301,9 @@ class Scheduler:
             if votes < needed:
                 return NextOutcome.counted(votes, needed, settings.quorum_window)
             await self._store.clear_votes(channel_id)
-            result = await self._courier.deliver_locked(channel_id, "request", only_if_due=False)
+            result = await self._courier.deliver_locked(
+                channel_id, "request", only_if_due=False, known=sub
+            )
         self.wake()
         return NextOutcome.after_delivery(result, title, votes, needed)
 

@@ -174,63 +174,94 @@ class Courier:
         await asyncio.gather(*(finish(d) for d in pending))
 
     async def deliver(
-        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+        self,
+        channel_id: int,
+        trigger: Trigger,
+        *,
+        only_if_due: bool,
+        known: Subscription | None = None,
     ) -> DeliveryResult:
         async with self.lock(channel_id):
-            return await self.deliver_locked(channel_id, trigger, only_if_due=only_if_due)
+            return await self.deliver_locked(
+                channel_id, trigger, only_if_due=only_if_due, known=known
+            )
 
     async def deliver_locked(
-        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+        self,
+        channel_id: int,
+        trigger: Trigger,
+        *,
+        only_if_due: bool,
+        known: Subscription | None = None,
     ) -> DeliveryResult:
         async with self.claims.hold(channel_id) as ours:
             if not ours:
                 return DeliveryResult("skipped", None, reason=CLAIMED_ELSEWHERE)
-            return await self._deliver_claimed(channel_id, trigger, only_if_due=only_if_due)
+            return await self._deliver_claimed(
+                channel_id, trigger, only_if_due=only_if_due, known=known
+            )
 
     async def _deliver_claimed(
-        self, channel_id: int, trigger: Trigger, *, only_if_due: bool
+        self,
+        channel_id: int,
+        trigger: Trigger,
+        *,
+        only_if_due: bool,
+        known: Subscription | None,
     ) -> DeliveryResult:
-        sub = await self._ready(channel_id, only_if_due=only_if_due)
-        if sub is None:
-            return DeliveryResult("skipped", None)
+        """Post the channel's next part. ``known`` is the subscription as the caller last read
+        it: when the part can go out as planned from it, it is not read again (recording the
+        delivery checks that it is unchanged); anything else is decided on a fresh read."""
         async with self._posting:
-            # Read again: waiting for a turn can take a while, and a pause does not wait.
-            sub = await self._ready(channel_id, only_if_due=only_if_due)
-            if sub is None or self.stopping:
-                return DeliveryResult("skipped", sub)
-            if (held := self.held()) is not None:
-                return DeliveryResult("delayed", sub, retry_at=held)
-            now = self._clock.now()
-            serial = self._library.get(sub.slug)
-            if serial is None:
-                return await self.pause_missing(sub)
-            try:
-                schedule, zone = timing(sub)
-            except ScheduleError as exc:
-                return await self.pause(sub, serial, f"its schedule no longer works: {exc}")
-            followed = await self.follow_revision(sub, serial)
-            if isinstance(followed, DeliveryResult):
-                return followed
-            sub, serial = followed
-            if sub.next_part > len(serial.parts):
-                return await self._close(sub, serial)
-            number = sub.next_part
-            part = serial.part(number)
-            nonce = delivery_nonce(
-                sub.channel_id,
-                sub.slug,
-                sub.revision,
-                number,
-                subscription_id=sub.id,
-                run=sub.run,
-            )
-            delivery = await self._store.begin_delivery(
-                sub, part=number, nonce=nonce, trigger=trigger, now=now
-            )
+            sub = known if known is not None and self._runs(known, only_if_due) else None
+            while True:
+                fresh = sub is None
+                if sub is None:
+                    # Read here: waiting for a turn can take a while, and a pause does not wait.
+                    sub = await self._ready(channel_id, only_if_due=only_if_due)
+                    if sub is None:
+                        return DeliveryResult("skipped", None)
+                if self.stopping:
+                    return DeliveryResult("skipped", sub)
+                if (held := self.held()) is not None:
+                    return DeliveryResult("delayed", sub, retry_at=held)
+                serial = self._library.get(sub.slug)
+                if not fresh and not self._as_planned(sub, serial):
+                    sub = None
+                    continue
+                if serial is None:
+                    return await self.pause_missing(sub)
+                try:
+                    schedule, zone = timing(sub)
+                except ScheduleError as exc:
+                    return await self.pause(sub, serial, f"its schedule no longer works: {exc}")
+                followed = await self.follow_revision(sub, serial)
+                if isinstance(followed, DeliveryResult):
+                    return followed
+                sub, serial = followed
+                if sub.next_part > len(serial.parts):
+                    return await self._close(sub, serial)
+                number = sub.next_part
+                nonce = delivery_nonce(
+                    sub.channel_id,
+                    sub.slug,
+                    sub.revision,
+                    number,
+                    subscription_id=sub.id,
+                    run=sub.run,
+                )
+                begun = await self._store.begin_delivery(
+                    sub, part=number, nonce=nonce, trigger=trigger, now=self._clock.now()
+                )
+                if begun is not None:
+                    delivery = begun
+                    break
+                sub = None  # it changed since it was read: decide again on what it is now
             if delivery.state != "pending":
                 raise RuntimeError(
                     f"channel {channel_id} is at part {number}, which is already recorded posted"
                 )
+            part = serial.part(number)
             outcome = await self._send(sub, serial, part, delivery)
             if isinstance(outcome, DeliveryResult):
                 return outcome
@@ -286,12 +317,31 @@ class Courier:
                 "A listener failed on part %s of channel %s", posted.part, posted.channel_id
             )
 
+    def _as_planned(self, sub: Subscription, serial: Serial | None) -> bool:
+        """Whether the next part can go out as the subscription says, with nothing to fix first
+        (a story gone, a schedule that no longer parses, an edit to follow, the closing
+        message)."""
+        if serial is None:
+            return False
+        view = self.revisions.view(sub, serial)
+        if sub.next_part > len(view.parts) or not self.revisions.holds(sub, view):
+            return False
+        try:
+            timing(sub)
+        except ScheduleError:
+            return False
+        return True
+
+    def _runs(self, sub: Subscription, only_if_due: bool) -> bool:
+        """Whether the subscription is running (and due, when asked)."""
+        if sub.paused or sub.completed:
+            return False
+        return not only_if_due or (sub.next_due is not None and sub.next_due <= self._clock.now())
+
     async def _ready(self, channel_id: int, *, only_if_due: bool) -> Subscription | None:
         """The channel's subscription if it is running (and due, when asked)."""
         sub = await self._store.subscription(channel_id)
-        if sub is None or sub.paused or sub.completed:
-            return None
-        if only_if_due and (sub.next_due is None or sub.next_due > self._clock.now()):
+        if sub is None or not self._runs(sub, only_if_due):
             return None
         return sub
 
@@ -407,6 +457,8 @@ class Courier:
         back, and move every channel onto the revision of its story that is loaded now."""
         for listed in await self._store.unfinished(shards=self._settings.shards):
             try:
+                if await self._settled(listed):
+                    continue
                 async with self.lock(listed.channel_id):
                     sub = await self._store.subscription(listed.channel_id)
                     if sub is None or sub.completed:
@@ -421,6 +473,18 @@ class Courier:
                     await self.follow_revision(sub, serial)
             except Exception:
                 log.exception("Could not check the story of channel %s", listed.channel_id)
+
+    async def _settled(self, sub: Subscription) -> bool:
+        """Whether a channel, as listed, needs nothing at start-up: its story is there (and it
+        was not paused for want of it) and its part numbers still hold. Such a channel is not
+        read again, so a start with many channels costs no trip to the database for each."""
+        serial = self._library.get(sub.slug)
+        if serial is None or (sub.paused and sub.pause_cause == MISSING_STORY):
+            return False
+        if not self.revisions.holds(sub, self.revisions.view(sub, serial)):
+            return False
+        await self.revisions.keep(serial)
+        return True
 
     async def follow_revision(
         self, sub: Subscription, serial: Serial

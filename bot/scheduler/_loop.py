@@ -16,7 +16,7 @@ from bot.scheduler._claims import CLAIMED_ELSEWHERE
 from bot.scheduler._delivery import Courier
 from bot.scheduler._settings import SchedulerSettings
 from bot.scheduler._timing import PAGE
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Loop:
                 if len(self._inflight) >= self._max_inflight:
                     capped = True
                     break
-                self._dispatch(sub.channel_id)
+                self._dispatch(sub)
             if len(batch) < PAGE:
                 break
             last = batch[-1]
@@ -181,15 +181,19 @@ class Loop:
             times.append(self._settings.poll_seconds)
         return max(0.0, min(times)) if times else None
 
-    def _dispatch(self, channel_id: int) -> None:
-        task = asyncio.create_task(self._scheduled(channel_id), name=f"serial-post-{channel_id}")
+    def _dispatch(self, sub: Subscription) -> None:
+        channel_id = sub.channel_id
+        task = asyncio.create_task(self._scheduled(sub), name=f"serial-post-{channel_id}")
         self._inflight[channel_id] = task
         task.add_done_callback(functools.partial(self._post_done, channel_id))
 
-    async def _scheduled(self, channel_id: int) -> datetime | None:
+    async def _scheduled(self, due: Subscription) -> datetime | None:
         """One due channel; never raises. Returns the channel's next due time, if known."""
+        channel_id = due.channel_id
         try:
-            result = await self._courier.deliver(channel_id, "schedule", only_if_due=True)
+            result = await self._courier.deliver(
+                channel_id, "schedule", only_if_due=True, known=due
+            )
         except Exception:
             failures = self._failures.get(channel_id, 0) + 1
             self._failures[channel_id] = failures
