@@ -228,7 +228,7 @@ def parse_timezone(name: str) -> ZoneInfo:
     key = name.strip()
     if key.upper() == "UTC":
         return ZoneInfo("UTC")
-    known = _timezone_names()
+    known = timezone_names()
     key = known.get(key) or known.get(key.lower(), "")
     if not key:
         raise ScheduleError(
@@ -339,8 +339,9 @@ def _on_days(days: frozenset[int], at: time) -> Schedule:
 
 
 @lru_cache(maxsize=1)
-def _timezone_names() -> dict[str, str]:
-    """Usable zone names, keyed by themselves and by their lower-case form."""
+def timezone_names() -> dict[str, str]:
+    """Usable zone names (not the ``posix/`` and ``right/`` copies, nor ``localtime`` or
+    ``Factory``), keyed by themselves and by their lower-case form."""
     names = {
         n
         for n in available_timezones()

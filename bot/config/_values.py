@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config._settings import DISCUSSION_RULE_MAX, SHARD_COUNT_MAX
-from bot.schedule import ScheduleError, parse_schedule
+from bot.schedule import ScheduleError, parse_schedule, timezone_names
 
 
 class InvalidValue(Exception):
@@ -107,7 +106,7 @@ def schedule(value: Any) -> str:
 
 def timezone(value: Any) -> str:
     name = text(value)
-    known = _timezone_names()
+    known = timezone_names()
     canonical = known.get(name) or known.get(name.lower())
     if canonical is not None:
         return canonical
@@ -120,16 +119,6 @@ def timezone(value: Any) -> str:
             f"unknown timezone {name!r} (use an IANA name such as {example})"
         ) from None
     return name
-
-
-@lru_cache(maxsize=1)
-def _timezone_names() -> dict[str, str]:
-    names = {
-        n
-        for n in available_timezones()
-        if n not in ("localtime", "Factory") and not n.startswith(("posix/", "right/"))
-    }
-    return {n.lower(): n for n in sorted(names)} | {n: n for n in names}
 
 
 def shard_count(value: Any) -> int | None:
