@@ -236,6 +236,19 @@ def installment_posts(double: DiscordDouble, channel_id: int) -> list[Message]:
     return [m for m in double.bot_messages(channel_id) if m.interaction is None]
 
 
+async def subscribe_as_admin(
+    double: DiscordDouble, channel_id: int, story: str, schedule: str
+) -> None:
+    """The server's admin runs ``/serial subscribe`` in ``channel_id``, and it is answered."""
+    record = await double.invoke(
+        "serial subscribe",
+        {"story": story, "schedule": schedule},
+        channel_id=channel_id,
+        user_id=double.admin_id,
+    )
+    await record.reply()
+
+
 async def assert_each_part_recorded_once(
     store: Store | PostgresStore, double: DiscordDouble, channels: Sequence[int], parts: int
 ) -> dict[int, list[Delivery]]:

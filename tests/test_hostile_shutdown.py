@@ -10,7 +10,13 @@ from pathlib import Path
 
 from bot.library import Library
 from bot.render import render_end, render_part
-from tests.crash_harness import BotProcess, installment_posts, until, write_config
+from tests.crash_harness import (
+    BotProcess,
+    installment_posts,
+    subscribe_as_admin,
+    until,
+    write_config,
+)
 from tests.discord_double import DiscordDouble
 from tests.frontend_harness import lighthouse_paragraphs, write_story
 
@@ -44,13 +50,7 @@ async def test_sigterm_during_a_hanging_request_exits_in_time_and_loses_nothing(
         identified = double.gateway.identifies
         await bot.start()
         await double.wait_until_connected(30, identified_after=identified)
-        record = await double.invoke(
-            "serial subscribe",
-            {"story": "lighthouse", "schedule": "every 1h"},
-            channel_id=general,
-            user_id=double.admin_id,
-        )
-        await record.reply()
+        await subscribe_as_admin(double, general, "lighthouse", "every 1h")
         await until(lambda: len(double.threads(general)) == 1, timeout=30)
 
         double.pause_api(HANG_SECONDS)

@@ -22,7 +22,14 @@ import pytest
 
 from bot.logs import JsonFormatter
 from bot.store import SCHEMA_VERSION, Store
-from tests.crash_harness import ROOT, BotProcess, installment_posts, until, write_config
+from tests.crash_harness import (
+    ROOT,
+    BotProcess,
+    installment_posts,
+    subscribe_as_admin,
+    until,
+    write_config,
+)
 from tests.discord_double import DiscordDouble
 from tests.frontend_harness import lighthouse_paragraphs, stories_folder, write_story
 
@@ -76,13 +83,7 @@ async def test_a_running_bot_logs_json_serves_metrics_and_is_read_by_status_and_
         await until(lambda: _healthy(port), timeout=30)
         channels = [discord_double.channels["general"], await discord_double.add_channel("two")]
         for channel_id in channels:
-            record = await discord_double.invoke(
-                "serial subscribe",
-                {"story": "lighthouse", "schedule": "every 1h"},
-                channel_id=channel_id,
-                user_id=discord_double.admin_id,
-            )
-            await record.reply()
+            await subscribe_as_admin(discord_double, channel_id, "lighthouse", "every 1h")
         await until(
             lambda: all(len(installment_posts(discord_double, c)) >= 2 for c in channels),
             timeout=30,

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from bot.store import Store
-from tests.crash_harness import BotProcess, KillSwitch, installment_posts, until, write_config
+from tests.crash_harness import (
+    BotProcess,
+    KillSwitch,
+    installment_posts,
+    subscribe_as_admin,
+    until,
+    write_config,
+)
 from tests.discord_double import DiscordDouble
 from tests.discord_double.limits import NONCE_WINDOW_SECONDS
 from tests.frontend_harness import (
@@ -281,13 +288,7 @@ async def test_sigterm_at_random_points_never_leaves_a_delivery_half_recorded(
     try:
         await discord_double.wait_until_connected(30, identified_after=identified)
         for channel_id in channels:
-            record = await discord_double.invoke(
-                "serial subscribe",
-                {"story": "lighthouse", "schedule": "every 1h"},
-                channel_id=channel_id,
-                user_id=discord_double.admin_id,
-            )
-            await record.reply()
+            await subscribe_as_admin(discord_double, channel_id, "lighthouse", "every 1h")
         for stop in range(3):
             if stop:
                 identified = discord_double.gateway.identifies
