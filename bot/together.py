@@ -309,6 +309,14 @@ def reads_line(counts: dict[int, int], *, recent: int = 3) -> str | None:
     return " · ".join(f"{counts[p]} read Part {p}" for p in parts)
 
 
+def mark_text(mark: ReadMark) -> str:
+    """The answer to a press of ✓ Read, seen only by who pressed."""
+    part = mark.delivery.part
+    if mark.new:
+        return f"Marked read: Part {part} ({plural(mark.readers, 'reader')} so far)."
+    return f"You had already marked Part {part} read."
+
+
 def opener_text(
     part: int,
     total: int,

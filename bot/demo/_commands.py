@@ -12,7 +12,7 @@ from bot.demo._setup import CHANNEL_ID, EXIT_OK, GUILD_ID, READER_ID
 from bot.render import format_duration, status_bar
 from bot.scheduler import ChannelStatus, NextOutcome, Scheduler, SerialError
 from bot.store import Vote
-from bot.together import ReadingTogether, count_of, plural, reads_line, vote_text
+from bot.together import ReadingTogether, count_of, mark_text, reads_line, vote_text
 
 HELP = """\
 Commands (type one and press Enter):
@@ -134,10 +134,8 @@ class ConsoleCommands:
         mark = await self.together.mark_read(delivery.nonce, CHANNEL_ID, READER_ID)
         if mark is None:
             self.reply(f"Part {number} has not been posted here yet.")
-        elif mark.new:
-            self.reply(f"Marked read: Part {number} ({plural(mark.readers, 'reader')} so far).")
         else:
-            self.reply(f"You had already marked Part {number} read.")
+            self.reply(mark_text(mark))
 
     def _timezone(self) -> str:
         return self.poster.timezone

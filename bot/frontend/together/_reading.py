@@ -11,7 +11,7 @@ from discord.utils import format_dt
 from bot.frontend.together._replies import STALE_BUTTON, Interaction, home_channel_id
 from bot.frontend.views import MarkAllReadButton, NextPartButton, view_of
 from bot.limits import MESSAGE_LIMIT
-from bot.together import plural
+from bot.together import mark_text, plural
 
 if TYPE_CHECKING:
     from bot.frontend.together._room import ReadingRoom
@@ -27,12 +27,7 @@ class ReadReceipts:
         if mark is None:
             await interaction.response.send_message(STALE_BUTTON, ephemeral=True)
             return
-        part = mark.delivery.part
-        if mark.new:
-            text = f"Marked read: Part {part} ({plural(mark.readers, 'reader')} so far)."
-        else:
-            text = f"You had already marked Part {part} read."
-        text += await self._what_next(channel_id, part)
+        text = mark_text(mark) + await self._what_next(channel_id, mark.delivery.part)
         await interaction.response.send_message(text, ephemeral=True)
         if mark.new:
             self.room.threads.update_opener(mark.delivery)
