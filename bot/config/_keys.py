@@ -1,31 +1,19 @@
 """Every key the file may hold, the check of its value and the setting it fills; the walk over
 a parsed file that checks each key, and the building of ``Config`` from the checked values.
 
-A new setting is a field in ``_settings``, a line in ``KEYS`` and, for a new section, a line in
-``build``."""
+A new setting is a field in ``_settings`` and a line in ``KEYS``; a new section is also a field
+of ``Config`` whose default is made by its settings class."""
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.config import _values as value
 from bot.config._errors import TOKEN_SHAPE
-from bot.config._settings import (
-    CATCH_UP_POLICIES,
-    LOG_LEVELS,
-    CatchUpSettings,
-    ClusterSettings,
-    CommandSettings,
-    Config,
-    DiscordSettings,
-    MetricsSettings,
-    NextSettings,
-    ShardSettings,
-    ThreadSettings,
-    UploadSettings,
-)
+from bot.config._settings import CATCH_UP_POLICIES, LOG_LEVELS, Config
 from bot.limits import ARCHIVE_MINUTES
 from bot.logs import LOG_FORMATS
 
@@ -156,27 +144,19 @@ def _default(target: str) -> str:
 
 
 def build(values: dict[str, Any], source: Path | None) -> Config:
-    """``Config`` from checked values keyed ``name`` (top level) or ``section.name``."""
-
-    def pick(cls: type[Any], prefix: str) -> Any:
-        given = {
-            key.removeprefix(prefix): setting
-            for key, setting in values.items()
-            if key.startswith(prefix)
-        }
-        return cls(**given)
-
-    top = {key: setting for key, setting in values.items() if "." not in key}
-    return Config(
-        **top,
-        threads=pick(ThreadSettings, "threads."),
-        next=pick(NextSettings, "next."),
-        catch_up=pick(CatchUpSettings, "catch_up."),
-        commands=pick(CommandSettings, "commands."),
-        metrics=pick(MetricsSettings, "metrics."),
-        shards=pick(ShardSettings, "shards."),
-        cluster=pick(ClusterSettings, "cluster."),
-        discord=pick(DiscordSettings, "discord."),
-        uploads=pick(UploadSettings, "uploads."),
-        source=source,
-    )
+    """``Config`` from checked values keyed ``name`` (top level) or ``section.name``: each
+    section is the settings class ``Config`` makes by default for that field."""
+    top: dict[str, Any] = {}
+    by_section: dict[str, dict[str, Any]] = {}
+    for key, setting in values.items():
+        section, dot, name = key.partition(".")
+        if dot:
+            by_section.setdefault(section, {})[name] = setting
+        else:
+            top[key] = setting
+    sections = {
+        item.name: item.default_factory(**by_section.get(item.name, {}))
+        for item in fields(Config)
+        if is_dataclass(item.default_factory)
+    }
+    return Config(**top, **sections, source=source)
