@@ -128,10 +128,11 @@ class ConsoleCommands:
             return
         number = int(rest[0]) if rest else status.parts_posted
         delivery = await scheduler.posted_part(CHANNEL_ID, number) if number else None
-        if delivery is None:
-            self.reply(f"Part {number} has not been posted here yet.")
-            return
-        mark = await self.together.mark_read(delivery.nonce, CHANNEL_ID, READER_ID)
+        mark = (
+            await self.together.mark_read(delivery.nonce, CHANNEL_ID, READER_ID)
+            if delivery is not None
+            else None
+        )
         if mark is None:
             self.reply(f"Part {number} has not been posted here yet.")
         else:
