@@ -1,6 +1,8 @@
 """Memory of a running bot: resident set size (RSS) of a fresh process that imports the bot
 (discord.py included), loads a library of 500 stories, opens a database of 100k subscriptions and
-starts the scheduler over it.
+starts the scheduler over it. Then a restart: a second fresh process does the same with the
+library cache the first one left (no story changed), and the time until its library is ready is
+the restart figure.
 
 The stories are generated (seeded) with lengths drawn around a median of 8,000 words, so the
 library holds a few long novels and many short stories; their total size is printed with the
@@ -30,6 +32,7 @@ from bench.machine import describe
 
 NAME = "Memory"
 TARGET_MB = 120.0
+RESTART_TARGET_SECONDS = 0.5
 FULL_SUBSCRIPTIONS = 100_000
 QUICK_SUBSCRIPTIONS = 10_000
 STORIES = 500
@@ -47,6 +50,8 @@ class MemoryRun:
     peak: int
     load_seconds: float
     start_seconds: float
+    restart_rss: int
+    restart_load_seconds: float
 
 
 def _status_kib(field: str) -> int:
@@ -61,7 +66,7 @@ def _rss() -> int:
     return _status_kib("VmRSS") * 1024
 
 
-async def _child_run(database: Path, stories: Path) -> dict[str, float]:
+async def _child_run(database: Path, stories: Path, cache: Path) -> dict[str, float]:
     import bot.frontend.client  # noqa: F401  (a running bot has discord.py loaded)
     from bench._data import NoopPoster
     from bench.scheduling import T0
@@ -72,11 +77,10 @@ async def _child_run(database: Path, stories: Path) -> dict[str, float]:
 
     figures: dict[str, float] = {"rss_imported": _rss()}
     began = time.perf_counter()
-    library = Library.load(stories)
+    library = Library.load(stories, cache=cache)
     figures["load_seconds"] = time.perf_counter() - began
     figures["rss_library"] = _rss()
     figures["stories"] = len(library)
-    figures["library_bytes"] = sum(len(s.story.text.encode("utf-8")) for s in library)
     began = time.perf_counter()
     store = await Store.open(database)
     scheduler = Scheduler(store, library, NoopPoster(), ManualClock(T0), SchedulerSettings())
@@ -91,8 +95,8 @@ async def _child_run(database: Path, stories: Path) -> dict[str, float]:
     return figures
 
 
-def _child(database: Path, stories: Path) -> int:
-    print(json.dumps(asyncio.run(_child_run(database, stories))))
+def _child(database: Path, stories: Path, cache: Path) -> int:
+    print(json.dumps(asyncio.run(_child_run(database, stories, cache))))
     return 0
 
 
@@ -120,7 +124,7 @@ def measure(
 
     with tempfile.TemporaryDirectory(prefix="serialbot-bench-") as tmp:
         folder = Path(tmp)
-        write_library(folder / "stories", stories)
+        library_bytes = write_library(folder / "stories", stories)
         db = folder / "memory.sqlite3"
         if database is not None and database.is_file():
             db.write_bytes(database.read_bytes())
@@ -130,27 +134,41 @@ def measure(
             os.environ,
             PYTHONPATH=os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])),
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.memory", "--child", str(db), str(folder / "stories")],
-            cwd=_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"the measured process failed:\n{done.stderr}")
-        found = json.loads(done.stdout.strip().splitlines()[-1])
+        cache = folder / "library-cache.sqlite3"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.memory",
+            "--child",
+            str(db),
+            str(folder / "stories"),
+        ]
+        runs = []
+        for _ in ("first start", "restart"):
+            done = subprocess.run(
+                [*command, str(cache)],
+                cwd=_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"the measured process failed:\n{done.stderr}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        found, again = runs
     return MemoryRun(
         subscriptions=int(found["subscriptions"]),
         stories=int(found["stories"]),
-        library_bytes=int(found["library_bytes"]),
+        library_bytes=library_bytes,
         rss_imported=int(found["rss_imported"]),
         rss_library=int(found["rss_library"]),
         rss_running=int(found["rss_running"]),
         peak=int(found["peak"]),
         load_seconds=found["load_seconds"],
         start_seconds=found["start_seconds"],
+        restart_rss=int(again["rss_running"]),
+        restart_load_seconds=again["load_seconds"],
     )
 
 
@@ -193,8 +211,22 @@ def figures(r: MemoryRun) -> list[Figure]:
         ),
         Figure(
             NAME,
-            "library load; store open + scheduler start",
+            "library load (first start, cache built); store open + scheduler start",
             f"{r.load_seconds:.1f} s; {r.start_seconds * 1000:.0f} ms",
+        ),
+        Figure(
+            NAME,
+            f"restart, {r.stories} unchanged stories: library ready",
+            f"{r.restart_load_seconds:.3f} s",
+            f"< {RESTART_TARGET_SECONDS} s",
+            r.restart_load_seconds < RESTART_TARGET_SECONDS,
+        ),
+        Figure(
+            NAME,
+            f"RSS after the restart, bot running: {label}",
+            _mb(r.restart_rss),
+            f"< {TARGET_MB:.0f} MB",
+            r.restart_rss < TARGET_MB * 1e6,
         ),
     ]
 
@@ -202,7 +234,7 @@ def figures(r: MemoryRun) -> list[Figure]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--child"]:
-        return _child(Path(args[1]), Path(args[2]))
+        return _child(Path(args[1]), Path(args[2]), Path(args[3]))
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"{_count(QUICK_SUBSCRIPTIONS)} subs")
     parser.add_argument("--subscriptions", type=int, help="subscriptions in the database")

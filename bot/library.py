@@ -37,9 +37,11 @@ from bot.loaders import gutenberg
 from bot.loaders.document import build
 from bot.loaders.metadata import check_field, parse_metadata, split_front_matter
 from bot.loaders.reading import decode, read_bytes
+from bot.split_cache import SplitCache, file_key
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART, split
 from bot.story import Rating, Serial, Story, StoryError, StoryMeta
 from bot.structure import Structure
+from bot.text_store import TextStore
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +220,7 @@ class Library:
         tolerance: float = DEFAULT_TOLERANCE,
         max_bytes: int = MAX_STORY_BYTES,
         author_notes: bool = True,
+        cache: TextStore | None = None,
     ) -> None:
         self.folder = folder
         self.serials = serials
@@ -226,6 +229,8 @@ class Library:
         self.tolerance = tolerance
         self.max_bytes = max_bytes
         self.author_notes = author_notes
+        # Where the stories' text and split results are kept (None: in memory).
+        self.cache = cache
 
     @classmethod
     def load(
@@ -236,7 +241,11 @@ class Library:
         tolerance: float = DEFAULT_TOLERANCE,
         max_bytes: int = MAX_STORY_BYTES,
         author_notes: bool = True,
+        cache: Path | TextStore | None = None,
     ) -> Library:
+        """``cache``: the library cache database (kept across starts, so unchanged stories are
+        not read and split again), an open one, or None for a private temporary one. Either way
+        the stories' text is kept there, not in memory."""
         folder = Path(folder)
         settings: dict[str, Any] = {
             "words_per_part": words_per_part,
@@ -244,10 +253,12 @@ class Library:
             "max_bytes": max_bytes,
             "author_notes": author_notes,
         }
+        store = cache if isinstance(cache, TextStore) else TextStore.open(cache)
         if not folder.is_dir():
             problem = StoryError(folder, "stories folder not found")
             log.warning("%s", problem)
-            return cls(folder, {}, [problem], **settings)
+            return cls(folder, {}, [problem], **settings, cache=store)
+        splits = SplitCache(store)
         loaded: dict[str, Serial] = {}
         problems: list[StoryError] = []
         # Hidden files are editors' lock and backup files, not stories.
@@ -259,11 +270,17 @@ class Library:
         for path in files:
             try:
                 refuse_outside(path, folder)
-                story = load_story(path, max_bytes=max_bytes, author_notes=author_notes)
-                if story.slug in loaded:
-                    other = loaded[story.slug].story.path.name
-                    raise StoryError(path, f"slug '{story.slug}' is already used by {other}")
-                loaded[story.slug] = make_serial(story, words_per_part, tolerance)
+                key = file_key(path, _sidecar(path), settings)
+                serial = splits.get(key, path) if key is not None else None
+                if serial is None:
+                    story = load_story(path, max_bytes=max_bytes, author_notes=author_notes)
+                    serial = make_serial(story, words_per_part, tolerance)
+                    if key is not None:
+                        serial = splits.put(key, serial)
+                if serial.slug in loaded:
+                    other = loaded[serial.slug].story.path.name
+                    raise StoryError(path, f"slug '{serial.slug}' is already used by {other}")
+                loaded[serial.slug] = serial
             except StoryError as error:
                 log.warning("skipping story %s", error)
                 problems.append(error)
@@ -271,8 +288,9 @@ class Library:
                 # One odd file must not keep every other story from loading.
                 log.exception("skipping story %s after an unexpected error", path.name)
                 problems.append(StoryError(path, f"unexpected error: {error!r}"))
+        splits.finish()
         ordered = sorted(loaded.values(), key=lambda s: (s.story.title.casefold(), s.slug))
-        return cls(folder, {s.slug: s for s in ordered}, problems, **settings)
+        return cls(folder, {s.slug: s for s in ordered}, problems, **settings, cache=store)
 
     def reload(self) -> Library:
         """The folder loaded again with the same settings."""
@@ -282,6 +300,7 @@ class Library:
             tolerance=self.tolerance,
             max_bytes=self.max_bytes,
             author_notes=self.author_notes,
+            cache=self.cache,
         )
 
     def get(self, slug: str) -> Serial | None:

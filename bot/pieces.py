@@ -3,9 +3,7 @@ line by line), the scene breaks inside it marked, and the chapter a reader is in
 
 from __future__ import annotations
 
-import bisect
-
-from bot.story import Break, Paragraph, Story
+from bot.story import Break, Story
 
 # Shown between two scenes inside one part when the author marked the scene break only with
 # extra blank lines, which a chat message would not keep.
@@ -16,48 +14,58 @@ _BARE_NUMBER_CHARS = 12
 _MAX_INDENT = 8
 
 
-def readable_pieces(
-    story: Story, paragraph_starts: list[int], start: int, end: int
-) -> tuple[str, ...]:
+def readable_pieces(story: Story, start: int, end: int) -> tuple[str, ...]:
     """The readable text of the span: paragraph texts (or the part of a cut paragraph that falls
-    inside), with the scene breaks inside the span marked."""
-    text = story.text
+    inside), with the scene breaks inside the span marked. Reads only the span's paragraphs (and
+    the gap before the first, where its line starts) from the story's text."""
     paragraphs = story.paragraphs
-    index = max(0, bisect.bisect_right(paragraph_starts, start) - 1)
+    first = max(0, story.paragraph_index(start) - 1)
+    count = len(paragraphs)
+    while first < count and paragraphs[first].end <= start:
+        first += 1
+    last = first
+    while last < count and paragraphs[last].start < end:
+        last += 1
+    if first == last:
+        return ()
+    # The window read: from the end of the paragraph before the first (its line starts after)
+    # to the end of the last paragraph read.
+    shift = paragraphs[first - 1].end if first > 0 else 0
+    text = story.span(shift, paragraphs[last - 1].end)
+    start -= shift
+    end -= shift
     pieces: list[str] = []
     previous_end = -1
-    while index < len(paragraphs):
+    for index in range(first, last):
         paragraph = paragraphs[index]
-        if paragraph.start >= end:
-            break
-        if paragraph.end > start:
-            if pieces and paragraph.break_before == Break.SCENE and previous_end >= 0:
-                marker = text[previous_end : paragraph.start].strip()
-                pieces.append(marker if marker else SCENE_MARK)
-            whole = start <= paragraph.start and paragraph.end <= end
-            if whole and paragraph.lines:
-                piece = _kept_lines(text, paragraph)
-            elif whole:
-                piece = text[paragraph.start : paragraph.end]  # already without edge spaces
+        p_start = paragraph.start - shift
+        p_end = paragraph.end - shift
+        if pieces and paragraph.break_before == Break.SCENE and previous_end >= 0:
+            marker = text[previous_end:p_start].strip()
+            pieces.append(marker if marker else SCENE_MARK)
+        whole = start <= p_start and p_end <= end
+        if whole and paragraph.lines:
+            piece = _kept_lines(text, p_start, p_end)
+        elif whole:
+            piece = text[p_start:p_end]  # already without edge spaces
+        else:
+            piece = text[max(p_start, start) : min(p_end, end)].strip()
+        if story.soft_wraps and "\n" in piece and not paragraph.lines:
+            if "\n " in piece:
+                piece = " ".join(line.strip() for line in piece.split("\n"))
             else:
-                piece = text[max(paragraph.start, start) : min(paragraph.end, end)].strip()
-            if story.soft_wraps and "\n" in piece and not paragraph.lines:
-                if "\n " in piece:
-                    piece = " ".join(line.strip() for line in piece.split("\n"))
-                else:
-                    piece = piece.replace("\n", " ")
-            if piece:
-                pieces.append(piece)
-            previous_end = paragraph.end
-        index += 1
+                piece = piece.replace("\n", " ")
+        if piece:
+            pieces.append(piece)
+        previous_end = p_end
     return tuple(pieces)
 
 
-def _kept_lines(text: str, paragraph: Paragraph) -> str:
+def _kept_lines(text: str, start: int, end: int) -> str:
     """A paragraph whose line breaks are kept, its indentation made relative to its least
     indented line and capped, so that a refrain set far to the right still fits a phone."""
-    line_start = text.rfind("\n", 0, paragraph.start) + 1
-    lines = text[line_start : paragraph.end].split("\n")
+    line_start = text.rfind("\n", 0, start) + 1
+    lines = text[line_start:end].split("\n")
     common = min(len(line) - len(line.lstrip(" ")) for line in lines if line.strip())
     kept = []
     for line in lines:

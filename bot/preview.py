@@ -78,7 +78,7 @@ def render(story: Story, parts: tuple[Part, ...], target: int) -> list[str]:
     for warning in story.warnings:
         lines.append(f"Warning: {warning}")
     for aside in story.asides:
-        shown = [line for line in story.text[aside.start : aside.end].split("\n") if line.strip()]
+        shown = [line for line in story.span(aside.start, aside.end).split("\n") if line.strip()]
         count = f"{len(shown)} line{'s' if len(shown) != 1 else ''}"
         lines += ["", f"Left out ({aside.kind}, {count}, not posted):"]
         lines += [f"  | {line.strip()}" for line in shown[:_ASIDE_LINES]]

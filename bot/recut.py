@@ -67,7 +67,7 @@ _CACHE_SIZE = 64
 
 def _build(serial: Serial, cuts: Cuts, target: int, tolerance: float) -> Serial:
     story = serial.story
-    end = len(story.text)
+    end = story.length
     bounds = [min(max(0, b), end) for b in cuts]
     for i in range(1, len(bounds)):
         bounds[i] = max(bounds[i], bounds[i - 1])
@@ -84,10 +84,10 @@ def cut_from(
 ) -> tuple[Part, ...]:
     """The text from offset ``start`` to the end cut into parts numbered from ``first_number``;
     nothing when no words are left."""
-    piece = _slice(story, start, len(story.text))
+    piece = _slice(story, start, story.length)
     if not piece.paragraphs:
         return ()
-    parts = [_shift(p, start, first_number - 1) for p in split(piece, words_per_part, tolerance)]
+    parts = [p.shifted(start, first_number - 1) for p in split(piece, words_per_part, tolerance)]
     if parts[0].heading is None:
         # The rest may begin inside a chapter whose heading lies before it.
         parts[0] = dataclasses.replace(parts[0], heading=_chapter_at(story, start))
@@ -135,19 +135,14 @@ def _count_before(paragraphs: Sequence[Paragraph], offset: int) -> int:
     return lo
 
 
-def _shift(part: Part, offset: int, numbers: int) -> Part:
-    return dataclasses.replace(
-        part, index=part.index + numbers, start=part.start + offset, end=part.end + offset
-    )
-
-
 def _slice(story: Story, start: int, end: int) -> Story:
     """The story's text between two offsets as a story of its own (offsets from 0)."""
     paragraphs: list[Paragraph] = []
+    span = story.span(start, end)
     for paragraph in _overlapping(story.paragraphs, start, end):
         first, last = max(paragraph.start, start), min(paragraph.end, end)
         whole = (first, last) == (paragraph.start, paragraph.end)
-        text = story.text[first:last]
+        text = span[first - start : last - start]
         if not whole:
             # Only part of the paragraph: trim to its words, which a part starts and ends with.
             words = list(_WORD.finditer(text))
@@ -163,7 +158,7 @@ def _slice(story: Story, start: int, end: int) -> Story:
                 heading=paragraph.heading and whole,
             )
         )
-    return dataclasses.replace(story, text=story.text[start:end], paragraphs=tuple(paragraphs))
+    return story.replace(text=story.window(start, end), paragraphs=tuple(paragraphs))
 
 
 def _overlapping(paragraphs: Sequence[Paragraph], start: int, end: int) -> list[Paragraph]:
@@ -175,7 +170,8 @@ def _overlapping(paragraphs: Sequence[Paragraph], start: int, end: int) -> list[
         else:
             hi = mid
     found = []
-    for paragraph in paragraphs[lo:]:
+    for index in range(lo, len(paragraphs)):
+        paragraph = paragraphs[index]
         if paragraph.start >= end:
             break
         found.append(paragraph)

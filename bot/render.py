@@ -433,23 +433,26 @@ def _blocks(serial: Serial, part: Part) -> list[_Block]:
     """The part's pieces, told apart by the story's structure: chapter headings and the scene
     markers the splitter put between scenes."""
     story = serial.story
-    text = story.text
     headings: set[str] = set()
     markers: set[str] = set()
     previous_end = -1
-    for paragraph in story.paragraphs:
+    paragraphs = story.paragraphs
+    # Only the part's own paragraphs: the text is read span by span, not whole.
+    for index in range(max(0, story.paragraph_index(part.start) - 1), len(paragraphs)):
+        paragraph = paragraphs[index]
         if paragraph.start >= part.end:
             break
         if paragraph.end <= part.start:
             continue
         if paragraph.heading:
-            headings.add(text[paragraph.start : paragraph.end].strip())
+            headings.add(story.span(paragraph.start, paragraph.end).strip())
         if paragraph.break_before == Break.SCENE and previous_end >= 0:
-            markers.add(text[previous_end : paragraph.start].strip() or SCENE_MARK)
+            markers.add(story.span(previous_end, paragraph.start).strip() or SCENE_MARK)
         previous_end = paragraph.end
 
     emphasis = story.emphasis
-    # Where the next piece is looked for in the text, to find its emphasis.
+    # Where the next piece is looked for in the part's text, to find its emphasis.
+    text = story.span(part.start, part.end) if emphasis else ""
     cursor = part.start
     blocks: list[_Block] = []
     for piece in part.paragraphs:
@@ -461,8 +464,9 @@ def _blocks(serial: Serial, part: Part) -> list[_Block]:
             continue
         runs: Emphasis = ()
         if emphasis:
-            at = text.find(piece, cursor, part.end)
+            at = text.find(piece, cursor - part.start)
             if at >= 0:
+                at += part.start
                 cursor = at + len(piece)
                 runs = _clipped(emphasis, at, cursor)
         if piece in headings:

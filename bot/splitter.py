@@ -24,13 +24,15 @@ their spans gives the story's text back.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections.abc import Sequence
 from itertools import pairwise
+from operator import add
 
 from bot.pieces import SCENE_MARK, chapters, readable_pieces
-from bot.story import Break, Paragraph, Part, Story
+from bot.story import Break, Paragraph, Part, ReadPart, Story
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -325,6 +327,7 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     adjusted[0] = -_STRADDLE * chapters[max(1, bisect.bisect_left(prefix, deviation.low))]
     back = [0] * (count + 1)
     table = deviation.table if deviation.table is not None else _Lookup(deviation)
+    lookup = table.__getitem__
     breakable = units.breakable
     weakness = units.weakness
     low = deviation.low
@@ -345,20 +348,21 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
         start = k
         straddled = _STRADDLE * chapters[k]
         if first <= last and end_words - prefix[last] >= low:
-            costs = [
-                so_far + table[end_words - words]
-                for so_far, words in zip(
-                    adjusted[first : last + 1], prefix[first : last + 1], strict=True
+            # so_far + table[end_words - words] over the window, the loops run in C.
+            costs = list(
+                map(
+                    add,
+                    adjusted[first : last + 1],
+                    map(lookup, map(end_words.__sub__, prefix[first : last + 1])),
                 )
-            ]
+            )
             cost = min(costs)
             start = first + costs.index(cost)
             cost += straddled
         if cost >= in_bounds_enough and first < k:
-            costs = [
-                so_far + table[end_words - words]
-                for so_far, words in zip(adjusted[first:k], prefix[first:k], strict=True)
-            ]
+            costs = list(
+                map(add, adjusted[first:k], map(lookup, map(end_words.__sub__, prefix[first:k])))
+            )
             cost = min(costs)
             start = first + costs.index(cost)
             cost += straddled
@@ -393,11 +397,12 @@ def _parts(story: Story, units: _Units, starts: list[int]) -> tuple[Part, ...]:
     for words in units.words:
         prefix_words.append(prefix_words[-1] + words)
     parts: list[Part] = []
+    # Each part reads its pieces from the story's text when asked for them.
+    reader = functools.partial(readable_pieces, story)
     for number, (first_unit, end_unit) in enumerate(pairwise(boundaries), start=1):
         span_start = 0 if first_unit == 0 else units.cut[first_unit]
         span_end = len(text) if end_unit == len(units.words) else units.cut[end_unit]
         ends_with = Break.END if end_unit == len(units.words) else units.strength[end_unit]
-        pieces = readable_pieces(story, paragraph_starts, span_start, span_end)
         # The chapter in force where the part's reading begins.
         first = bisect.bisect_right(paragraph_starts, span_start) - 1
         if first < 0 or paragraphs[first].end <= span_start:
@@ -405,11 +410,11 @@ def _parts(story: Story, units: _Units, starts: list[int]) -> tuple[Part, ...]:
         reading_at = paragraph_starts[min(first, len(paragraphs) - 1)]
         chapter = bisect.bisect_right(chapter_starts, reading_at) - 1
         parts.append(
-            Part(
+            ReadPart(
                 index=number,
                 start=span_start,
                 end=span_end,
-                paragraphs=pieces,
+                paragraphs=reader,
                 words=prefix_words[end_unit] - prefix_words[first_unit],
                 ends_with=ends_with,
                 heading=chapter_titles[chapter] if chapter >= 0 else None,

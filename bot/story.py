@@ -7,9 +7,13 @@ progress can be kept by text position and parts tile the text exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import Any, Protocol, overload
 
 WORDS_PER_MINUTE = 230
 
@@ -88,13 +92,27 @@ class Aside:
     end: int
 
 
+class TextSource(Protocol):
+    """A story's text kept outside Python objects (``bot.text_store``): read by span."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, start: int, end: int) -> str:
+        """The characters ``start`` to ``end`` (within the text)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Story:
+    """A loaded story, its text held as a ``str``. A library keeps its stories as
+    ``StoredStory``, whose text stays in a ``TextSource``; code that needs only some of the
+    text asks for a ``span`` and works with either."""
+
     slug: str
     path: Path
     meta: StoryMeta
     text: str
-    paragraphs: tuple[Paragraph, ...]
+    paragraphs: Sequence[Paragraph]
     revision: str
     # True when a line break inside a paragraph is only wrapping (hard-wrapped plain text, or
     # Markdown), so readers should see it as a space.
@@ -109,6 +127,36 @@ class Story:
     # plain text, whose asterisks are the author's and shown as written.
     emphasis: tuple[tuple[int, int, int], ...] = ()
 
+    def replace(self, **changes: Any) -> Story:
+        """A copy with the named fields changed (``text`` may be a ``TextSource``)."""
+        values = {f.name: getattr(self, f.name) for f in fields(Story) if f.name != "text"}
+        values["text"] = self._text_or_source()
+        values.update(changes)
+        text = values["text"]
+        return Story(**values) if isinstance(text, str) else StoredStory(**values)
+
+    def _text_or_source(self) -> str | TextSource:
+        return self.text
+
+    @property
+    def stored(self) -> bool:
+        """Whether the text is kept outside Python objects."""
+        return False
+
+    @property
+    def length(self) -> int:
+        """Characters in the text."""
+        return len(self.text)
+
+    def span(self, start: int, end: int) -> str:
+        """``text[start:end]``, reading only that much of a stored text."""
+        return self.text[start:end]
+
+    def window(self, start: int, end: int) -> str | TextSource:
+        """The text between two offsets as the text of another story: a view of the stored text
+        when the text is stored, so that it stays off the heap."""
+        return self.text[start:end]
+
     @property
     def title(self) -> str:
         return self.meta.title
@@ -118,14 +166,194 @@ class Story:
         return sum(p.words for p in self.paragraphs)
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
-        return self.text[paragraph.start : paragraph.end]
+        return self.span(paragraph.start, paragraph.end)
+
+    def paragraph_index(self, offset: int) -> int:
+        """The number of paragraphs that start before or at ``offset``."""
+        paragraphs = self.paragraphs
+        if isinstance(paragraphs, ParagraphTable):
+            return paragraphs.count_starting_by(offset)
+        return bisect.bisect_right(paragraphs, offset, key=_start_of)
+
+
+class StoredStory(Story):
+    """A story whose text is read from a ``TextSource`` (``bot.text_store``) span by span, so
+    that a library of many stories holds none of their text. ``text`` still reads it whole."""
+
+    __slots__ = ("_source",)
+    _source: str | TextSource
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        source = self._source
+        return source if isinstance(source, str) else source.read(0, len(source))
+
+    @text.setter
+    def text(self, value: str | TextSource) -> None:
+        # Only the dataclass's ``__init__`` sets it (``object.__setattr__``): the story is frozen.
+        object.__setattr__(self, "_source", value)
+
+    def _text_or_source(self) -> str | TextSource:
+        return self._source
+
+    @property
+    def stored(self) -> bool:
+        return not isinstance(self._source, str)
+
+    @property
+    def length(self) -> int:
+        return len(self._source)
+
+    def span(self, start: int, end: int) -> str:
+        source = self._source
+        if isinstance(source, str):
+            return source[start:end]
+        start, end, _ = slice(start, end).indices(len(source))
+        return source.read(start, end) if start < end else ""
+
+    def window(self, start: int, end: int) -> str | TextSource:
+        source = self._source
+        if isinstance(source, str):
+            return source[start:end]
+        start, end, _ = slice(start, end).indices(len(source))
+        return _Window(source, start, max(start, end))
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredStory(slug={self.slug!r}, path={self.path!r}, "
+            f"revision={self.revision!r}, length={self.length})"
+        )
+
+    __hash__ = object.__hash__
+
+
+class _Window:
+    """Part of a stored text, read through it."""
+
+    __slots__ = ("_end", "_source", "_start")
+
+    def __init__(self, source: TextSource, start: int, end: int) -> None:
+        self._source = source
+        self._start = start
+        self._end = end
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def read(self, start: int, end: int) -> str:
+        return self._source.read(self._start + start, self._start + end)
+
+
+def _start_of(paragraph: Paragraph) -> int:
+    return paragraph.start
+
+
+# Flags of a paragraph in a ``ParagraphTable``: the break strength in the low three bits.
+_HEADING, _DIALOGUE, _LINES, _LEAD_IN, _MAJOR = 8, 16, 32, 64, 128
+
+
+class ParagraphTable(Sequence[Paragraph]):
+    """Paragraphs packed in arrays (about 25 bytes each instead of a ``Paragraph`` object's
+    hundred and more); a ``Paragraph`` is made when one is asked for."""
+
+    __slots__ = ("ends", "flags", "starts", "words")
+
+    def __init__(
+        self, starts: array[int], ends: array[int], words: array[int], flags: bytes
+    ) -> None:
+        if not len(starts) == len(ends) == len(words) == len(flags):
+            raise ValueError("paragraph arrays of different lengths")
+        self.starts = starts
+        self.ends = ends
+        self.words = words
+        self.flags = flags
+
+    @classmethod
+    def of(cls, paragraphs: Sequence[Paragraph]) -> ParagraphTable:
+        flags = bytes(
+            int(p.break_before)
+            | (_HEADING if p.heading else 0)
+            | (_DIALOGUE if p.dialogue else 0)
+            | (_LINES if p.lines else 0)
+            | (_LEAD_IN if p.lead_in else 0)
+            | (_MAJOR if p.major else 0)
+            for p in paragraphs
+        )
+        return cls(
+            array("q", [p.start for p in paragraphs]),
+            array("q", [p.end for p in paragraphs]),
+            array("q", [p.words for p in paragraphs]),
+            flags,
+        )
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    @overload
+    def __getitem__(self, index: int) -> Paragraph: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Paragraph, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Paragraph | tuple[Paragraph, ...]:
+        if isinstance(index, slice):
+            return tuple(self._make(i) for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("paragraph index out of range")
+        return self._make(index)
+
+    def __iter__(self) -> Iterator[Paragraph]:
+        return (self._make(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ParagraphTable):
+            return (self.starts, self.ends, self.words, self.flags) == (
+                other.starts,
+                other.ends,
+                other.words,
+                other.flags,
+            )
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _make(self, i: int) -> Paragraph:
+        flags = self.flags[i]
+        return Paragraph(
+            self.starts[i],
+            self.ends[i],
+            self.words[i],
+            Break(flags & 7),
+            bool(flags & _HEADING),
+            bool(flags & _DIALOGUE),
+            bool(flags & _LINES),
+            bool(flags & _LEAD_IN),
+            bool(flags & _MAJOR),
+        )
+
+    def count_starting_by(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    @property
+    def total_words(self) -> int:
+        return sum(self.words)
+
+
+# Reads the readable pieces of a part's span (``bot.pieces``); a part made by the splitter keeps
+# one instead of the text, so only the text of a part being read is ever on the heap.
+PieceReader = Callable[[int, int], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
     """One installment. ``start``/``end`` tile ``Story.text``: joining every part's span gives the
     whole normalised text back. ``paragraphs`` are the readable pieces (a giant paragraph may be
-    cut at a sentence or word boundary, then its pieces appear in two parts)."""
+    cut at a sentence or word boundary, then its pieces appear in two parts). The splitter makes
+    ``ReadPart``s, which read their pieces from the story's text when asked."""
 
     index: int
     start: int
@@ -138,6 +366,57 @@ class Part:
     @property
     def minutes(self) -> int:
         return max(1, round(self.words / WORDS_PER_MINUTE))
+
+    def _pieces_or_reader(self) -> tuple[str, ...] | PieceReader:
+        return self.paragraphs
+
+    def shifted(self, offset: int, numbers: int) -> Part:
+        """The part of a story cut from ``offset`` of a longer text, placed in the longer text
+        and numbered after ``numbers`` parts."""
+        pieces = self._pieces_or_reader()
+        if not isinstance(pieces, tuple):
+            inner = pieces
+
+            def pieces(start: int, end: int) -> tuple[str, ...]:
+                return inner(start - offset, end - offset)
+
+        made = ReadPart if callable(pieces) else Part
+        return made(
+            self.index + numbers,
+            self.start + offset,
+            self.end + offset,
+            pieces,  # type: ignore[arg-type]
+            self.words,
+            self.ends_with,
+            self.heading,
+        )
+
+
+class ReadPart(Part):
+    """A part whose ``paragraphs`` are read from its story's text when asked for (given to the
+    constructor as a ``PieceReader``), so that only the text being read is ever on the heap."""
+
+    __slots__ = ("_pieces",)
+    _pieces: tuple[str, ...] | PieceReader
+
+    @property  # type: ignore[override]
+    def paragraphs(self) -> tuple[str, ...]:
+        pieces = self._pieces
+        return pieces if isinstance(pieces, tuple) else pieces(self.start, self.end)
+
+    @paragraphs.setter
+    def paragraphs(self, value: tuple[str, ...] | PieceReader) -> None:
+        # Only the dataclass's ``__init__`` sets it (``object.__setattr__``): the part is frozen.
+        object.__setattr__(self, "_pieces", value)
+
+    def _pieces_or_reader(self) -> tuple[str, ...] | PieceReader:
+        return self._pieces
+
+    def __repr__(self) -> str:
+        return (
+            f"ReadPart(index={self.index}, start={self.start}, end={self.end}, "
+            f"words={self.words}, ends_with={self.ends_with!r}, heading={self.heading!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import aiohttp
 import discord
 
 from bot.config import Config, ConfigError, load_config
-from bot.configured_library import load_library
+from bot.configured_library import library_cache_path, load_library
 from bot.frontend.client import SerialBot
 from bot.frontend.endpoint import EndpointError
 from bot.library import Library
@@ -74,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _load_library(config: Config) -> Library:
-    library = load_library(config)
+    library = load_library(config, cache=library_cache_path(config.database))
     log.info(
         "library: %d stories from %s (%d could not be loaded)",
         len(library),

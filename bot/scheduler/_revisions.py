@@ -164,7 +164,7 @@ class Revisions:
         """Without the old text (kept only since this version), go back to the start of the
         part holding the old offset: a reader may see some text again but misses none."""
         parts = serial.parts
-        position = min(sub.position, len(serial.story.text))
+        position = min(sub.position, serial.story.length)
         number = next((i for i, p in enumerate(parts, start=1) if position < p.end), len(parts) + 1)
         updated = await self._store.remap_revision(
             sub.id,
@@ -172,7 +172,7 @@ class Revisions:
             next_part=number,
             now=self._clock.now(),
             part_count=len(parts),
-            position=parts[number - 1].start if number <= len(parts) else len(serial.story.text),
+            position=parts[number - 1].start if number <= len(parts) else serial.story.length,
             cuts=None,
         )
         assert updated is not None
