@@ -20,6 +20,7 @@ import collections
 import contextlib
 import contextvars
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ INVALID_REQUEST_BAN_LINE = 10_000
 MAX_QUEUED_WAIT_SECONDS = 10.0
 
 # Requests made on behalf of a member who is waiting (``/serial next``) go before the queue of
-# scheduled posts.
+# scheduled posts, and do not wait for their place on the grid while the last second has room.
 _urgent: contextvars.ContextVar[bool] = contextvars.ContextVar("pacing_urgent", default=False)
 
 
@@ -107,8 +108,11 @@ class Pacer:
     at most, granted in the order asked (urgent ones first), all held while paused.
 
     Slots are placed on a fixed grid from the last one granted, not from when a waiter woke, so
-    the rate holds when the event loop runs late; no burst builds up while idle, so any window of
-    one second sees at most ``rate + 1`` requests whatever the shape of the API's window.
+    the rate holds when the event loop runs late; no burst builds up while idle. Urgent requests
+    (a member waiting on the answer) skip the grid: they go at once while the last second holds
+    fewer than ``rate + 1`` requests, so a part asked for is not spaced out behind itself. Every
+    request, urgent or not, counts in that second: any window of one second sees at most
+    ``rate + 1`` requests whatever the shape of the API's window, under any load.
     """
 
     def __init__(
@@ -128,6 +132,9 @@ class Pacer:
         self._monotonic = monotonic
         self._sleep = sleep
         self._next = 0.0
+        # When the requests of the last second were granted (at most ``per_second`` of them).
+        self.per_second = math.floor(requests_per_second) + 1
+        self._recent: collections.deque[float] = collections.deque()
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pump: asyncio.Task[None] | None = None
@@ -145,12 +152,16 @@ class Pacer:
         ``max_queued_wait``."""
         self._refuse_if_paused()
         now = self._monotonic()
-        idle = not self._waiting and not self._urgent
-        if idle and now >= self._next and self.health.paused_for() <= 0:
-            self._granted(now)
-            return
+        urgent = _urgent.get()
+        if not self._urgent and self.health.paused_for() <= 0 and self._room_at(now) <= now:
+            if urgent:
+                self._granted_urgent(now)
+                return
+            if not self._waiting and now >= self._next:
+                self._granted(now)
+                return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        (self._urgent if _urgent.get() else self._waiting).append(future)
+        (self._urgent if urgent else self._waiting).append(future)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="request-pacer")
         await future
@@ -171,11 +182,25 @@ class Pacer:
             pause = self.health.pause
             raise Paused(left, pause.reason if pause is not None else "paused")
 
+    def _room_at(self, now: float) -> float:
+        """When the last second has room for one more request (``now`` if it has)."""
+        recent = self._recent
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        return now if len(recent) < self.per_second else recent[0] + 1.0
+
     def _granted(self, now: float) -> None:
         # Keep to the grid when a little late (the loop was busy); start a new grid after a
         # longer gap, so idle time never turns into a burst.
         late = now - self._next
         self._next = (self._next if late < self.interval / 2 else now) + self.interval
+        self._recent.append(now)
+        self.health.sent()
+
+    def _granted_urgent(self, now: float) -> None:
+        # Off the grid: the scheduled posts keep their slots, and the second's count (which
+        # they also heed) keeps the whole within the limit.
+        self._recent.append(now)
         self.health.sent()
 
     def _pop(self) -> asyncio.Future[None] | None:
@@ -196,7 +221,8 @@ class Pacer:
                 while (future := self._pop()) is not None:
                     future.set_exception(Paused(held, reason))
                 return
-            start = max(self._next, now + held)
+            urgent = self._has_urgent()
+            start = max(now if urgent else self._next, now + held, self._room_at(now))
             if start > now:
                 # Look again after the sleep: a pause may have begun meanwhile.
                 await self._sleep(start - now)
@@ -204,5 +230,13 @@ class Pacer:
             future = self._pop()
             if future is None:
                 return
-            self._granted(now)
+            if urgent:
+                self._granted_urgent(now)
+            else:
+                self._granted(now)
             future.set_result(None)
+
+    def _has_urgent(self) -> bool:
+        while self._urgent and self._urgent[0].done():
+            self._urgent.popleft()
+        return bool(self._urgent)

@@ -84,6 +84,42 @@ async def test_urgent_requests_go_before_the_queue() -> None:
     assert order.index("next") <= 2
 
 
+async def test_a_members_requests_go_at_once_while_the_second_has_room() -> None:
+    p, clock = pacer(48.0)
+    await p.acquire()  # a scheduled post just went: the grid's next slot is ahead
+    log: list[tuple[str, float]] = []
+    begin = clock.now
+    with urgent():
+        for part in ("header", "text", "thread"):
+            await _take(p, clock, part, log)
+    assert [t - begin for _, t in log] == [0.0, 0.0, 0.0]
+    # The scheduled stream keeps its grid.
+    await _take(p, clock, "post", log)
+    assert log[-1][1] - begin == pytest.approx(1 / 48)
+
+
+async def test_members_requests_during_a_burst_keep_every_second_within_rate_plus_one() -> None:
+    p, clock = pacer(48.0)
+    log: list[tuple[str, float]] = []
+    posts = [asyncio.ensure_future(_take(p, clock, f"post{i}", log)) for i in range(150)]
+    await asyncio.sleep(0)
+    members = []
+    for i in range(40):
+        with urgent():
+            members.append(asyncio.ensure_future(_take(p, clock, f"member{i}", log)))
+        if i % 8 == 7:
+            clock.now += 0.05  # members keep asking while the posts go out
+            await asyncio.sleep(0)
+    await asyncio.gather(*posts, *members)
+    times = sorted(t for _, t in log)
+    assert len(times) == 190
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u < t + 1.0) <= 49
+    order = [label for label, _ in log]
+    # Each member's request went before the posts still queued when it asked.
+    assert order.index("member39") < order.index("post149")
+
+
 async def test_a_pause_holds_every_request_until_it_ends() -> None:
     p, clock = pacer(10.0)
     log: list[tuple[str, float]] = []

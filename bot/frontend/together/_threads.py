@@ -42,23 +42,30 @@ class ThreadMessages:
         thread = self.room.bot.get_partial_messageable(thread_id)
         await thread.get_partial_message(message_id).edit(content=text)
 
-    async def _opener_text(self, channel_id: int, part: int) -> str:
+    async def _opener_text(
+        self, channel_id: int, part: int, *, just_posted: PartPosted | None = None
+    ) -> str:
         core = self.room.core
-        status = await core.scheduler.status(channel_id)
         previous = await core.scheduler.posted_part(channel_id, part - 1) if part > 1 else None
-        counts = await core.read_counts(channel_id)
+        if just_posted is not None:
+            # Known from the post itself, and nobody has read a part that is not out yet.
+            total, readers = just_posted.parts_total, 0
+        else:
+            status = await core.scheduler.status(channel_id)
+            total = status.parts_total or part
+            readers = (await core.read_counts(channel_id)).get(part, 0)
         return opener_text(
             part,
-            status.parts_total or part,
+            total,
             rule=self.discussion_rule,
             previous_thread=f"<#{previous.thread_id}>" if previous and previous.thread_id else None,
-            readers=counts.get(part, 0),
+            readers=readers,
         )
 
     async def open(self, posted: PartPosted) -> None:
         if posted.thread_id is None:
             return
-        text = await self._opener_text(posted.channel_id, posted.part)
+        text = await self._opener_text(posted.channel_id, posted.part, just_posted=posted)
         thread = self.room.bot.get_partial_messageable(posted.thread_id, guild_id=posted.guild_id)
         try:
             sent = await thread.send(text, nonce=_nonce(posted.nonce, "opener"))
