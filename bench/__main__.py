@@ -44,7 +44,10 @@ def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
         "scheduling": lambda: scheduling.run(sizes, keep_database=database),
         "posting": lambda: posting.run(posting.QUICK_CHANNELS if quick else posting.FULL_CHANNELS),
         "interactions": lambda: interactions.run(
-            interactions.QUICK_SAMPLES if quick else interactions.FULL_SAMPLES
+            interactions.QUICK_SAMPLES if quick else interactions.FULL_SAMPLES,
+            subscriptions=(
+                interactions.QUICK_SUBSCRIPTIONS if quick else interactions.FULL_SUBSCRIPTIONS
+            ),
         ),
         "burst": lambda: burst.run(burst.QUICK_INTERACTIONS if quick else burst.FULL_INTERACTIONS),
         "memory": lambda: memory.run(sizes[-1], database=database if database.is_file() else None),

@@ -3,11 +3,14 @@
 limits on (50 requests/s global, 5 messages per 5 s per channel) and the global window modelled
 both ways (``fixed`` and ``sliding``; Discord does not document its shape).
 
-Each delivery is three requests: the part's header, its text (one message) and the discussion
-thread. Every run goes to the end (until every channel has its part, or nothing moved for a
-minute): nothing is projected. Figures per run, from the double's own log:
+Each delivery is four requests: the part's header, its text (one message), the discussion thread
+and the message opening it (every channel gets its first part here; from the second part on, a
+fifth request hands off from the last part's thread). Every run goes to the end (until every
+channel has its part, or nothing moved for a minute): nothing is projected. Figures per run, from
+the double's own log:
 
-- delivered: channels holding exactly the header and the text, in that order, and one thread;
+- delivered: channels holding exactly the header and the text, in that order, and one thread
+  with its opening message;
 - requests/s admitted by the double between the first and the last request of the burst, as a
   fraction of the 50/s ideal (parts/s alongside);
 - 429 answers (global ones in brackets) as a fraction of the bot's requests, and the most
@@ -27,16 +30,12 @@ minute): nothing is projected. Figures per run, from the double's own log:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,11 +43,13 @@ from typing import Any
 
 from bench import Figure, render_report
 from bench._data import NewSubscription, populate, short_story_text
+from bench._processes import channels_by_name, cpu_seconds, get_json, process, wait_for
 from bench.machine import describe
-from bot.config import DiscordSettings
+from bot.config import DiscordSettings, ThreadSettings
 from bot.library import Library
 from bot.render import render_part
 from bot.store import Store
+from bot.together import opener_text
 
 NAME = "Posting"
 TARGET_FRACTION = 0.95
@@ -109,42 +110,6 @@ class PostingRun:
         return self.bare_cpu / self.bare_parts if self.bare_parts else float("nan")
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=120) as answer:
-        return json.loads(answer.read())
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-@contextlib.contextmanager
-def _process(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    with log.open("w") as out:
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=out, text=True, env=env)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _channels_by_name(world: dict[str, Any]) -> dict[str, int]:
-    return {
-        name: int(channel_id)
-        for guild in world["guilds"].values()
-        for channel_id, name in guild["channels"].items()
-    }
-
-
 def _write_config(workdir: Path, due: datetime) -> Path:
     config = workdir / "serialbot.yaml"
     config.write_text(
@@ -182,15 +147,6 @@ async def _subscribe(workdir: Path, guilds: dict[int, int], due: datetime, revis
         await store.close()
 
 
-def _wait_for(condition: Any, timeout: float, poll: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(poll)
-    return False
-
-
 def _post(
     channels: int, window: str, workdir: Path, bare_result: dict[str, Any] | None
 ) -> tuple[PostingRun, dict[str, Any]]:
@@ -207,20 +163,22 @@ def _post(
         raise RuntimeError(f"the benchmark story did not load: {library.problems}")
     rendered = render_part(serial, serial.part(1))
     expected = [t[:120] for t in (rendered.header, *rendered.messages)]
+    rule = ThreadSettings().discussion_rule
+    opener = opener_text(1, len(serial.parts), rule=rule, previous_thread=None)
     bare_count = channels if bare_result is None else 0
     env = dict(os.environ)
     python = sys.executable
 
     double_args = [python, "-m", "tests.discord_double", "--rate-limits", "--window", window,
                    "--channels", str(channels + bare_count), "--full"]  # fmt: skip
-    with _process(double_args, workdir / "double.log", env) as double:
+    with process(double_args, workdir / "double.log", env) as double:
         assert double.stdout is not None
         info = json.loads(double.stdout.readline())
         base = info["api_base"].rsplit("/api/", 1)[0]
-        names = _channels_by_name(_get(f"{base}/_double/world"))
+        names = channels_by_name(get_json(f"{base}/_double/world"))
         ids = [names[f"serial-{i + 1}"] for i in range(channels + bare_count)]
         bot_ids, bare_ids = ids[:channels], ids[channels:]
-        world = _get(f"{base}/_double/world")
+        world = get_json(f"{base}/_double/world")
         guild_of = {
             int(c): int(g) for g, guild in world["guilds"].items() for c in guild["channels"]
         }
@@ -241,32 +199,33 @@ def _post(
         bot_args = [python, "-m", "tests.discord_double.launch", "--api", api,
                     "--gateway", gateway, "--", "run", "--config", str(config)]  # fmt: skip
         bot_log = workdir / "bot.log"
-        with _process(bot_args, bot_log, env) as bot:
-            ready = _wait_for(
+        with process(bot_args, bot_log, env) as bot:
+            ready = wait_for(
                 lambda: "connected as" in bot_log.read_text(errors="replace"),
                 max(5.0, (due - datetime.now(UTC)).total_seconds()),
             )
             time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
-            mark = _get(f"{base}/_double/progress")["requests"]
-            cpu_start, started = _cpu_seconds(bot.pid), time.monotonic()
+            mark = get_json(f"{base}/_double/progress")["requests"]
+            cpu_start, started = cpu_seconds(bot.pid), time.monotonic()
             delivered, last_progress, stalled = 0, started, False
             while delivered < channels:
                 time.sleep(1.0)
-                done = _get(f"{base}/_double/progress")["threads"]
+                done = get_json(f"{base}/_double/progress")["threads"]
                 if done > delivered:
                     delivered, last_progress = done, time.monotonic()
                 elif time.monotonic() - last_progress > STALL_SECONDS or bot.poll() is not None:
                     stalled = True
                     break
-            bot_cpu = _cpu_seconds(bot.pid) - cpu_start if bot.poll() is None else float("nan")
             seconds = time.monotonic() - started
-            time.sleep(1.0)
-            end = _get(f"{base}/_double/progress")["requests"]
+            # The last threads' opening messages follow their threads.
+            time.sleep(3.0)
+            bot_cpu = cpu_seconds(bot.pid) - cpu_start if bot.poll() is None else float("nan")
+            end = get_json(f"{base}/_double/progress")["requests"]
 
         if bare_result is None:
-            bare_result = _bare(bare_ids, rendered.header, rendered.messages[0], api, gateway,
-                                workdir, env)  # fmt: skip
-        log = _get(f"{base}/_double/log")
+            bare_result = _bare(bare_ids, [rendered.header, rendered.messages[0], opener], api,
+                                gateway, workdir, env)  # fmt: skip
+        log = get_json(f"{base}/_double/log")
 
     records = [r for r in log["requests"][mark:end] if r[2] and not r[3].startswith(_TOKEN_ROUTES)]
     found = _judge(channels, window, bot_ids, expected, records, log, bare_result,
@@ -277,21 +236,18 @@ def _post(
 
 def _bare(
     channel_ids: list[int],
-    header: str,
-    text: str,
+    texts: list[str],
     api: str,
     gateway: str,
     workdir: Path,
     env: dict[str, str],
 ) -> dict[str, Any]:
     listing = workdir / "bare-channels.txt"
-    listing.write_text(
-        "\n".join([*map(str, channel_ids), json.dumps([header, text])]), encoding="utf-8"
-    )
+    listing.write_text("\n".join([*map(str, channel_ids), json.dumps(texts)]), encoding="utf-8")
     rate = DiscordSettings().requests_per_second
     bare_args = [sys.executable, "-m", "bench._bare", "--api", api, "--gateway", gateway,
                  "--channels", str(listing), "--rate", str(rate)]  # fmt: skip
-    with _process(bare_args, workdir / "bare.log", env) as bare:
+    with process(bare_args, workdir / "bare.log", env) as bare:
         assert bare.stdout is not None
         result: dict[str, Any] = json.loads(bare.stdout.readline() or "{}")
     return result
@@ -315,10 +271,10 @@ def _judge(
     held = log["channels"]
     delivered = misordered = excess = 0
     for channel_id in bot_ids:
-        entry = held.get(str(channel_id), {"messages": [], "threads": 0})
-        messages, threads = entry["messages"], entry["threads"]
-        excess += max(0, len(messages) - len(expected)) + max(0, threads - 1)
-        if messages == expected and threads == 1:
+        entry = held.get(str(channel_id), {"messages": [], "threads": 0, "thread_messages": 0})
+        messages, threads, opened = entry["messages"], entry["threads"], entry["thread_messages"]
+        excess += max(0, len(messages) - len(expected)) + max(0, threads - 1) + max(0, opened - 1)
+        if messages == expected and threads == 1 and opened == 1:
             delivered += 1
         elif len(messages) >= len(expected) and messages[: len(expected)] != expected:
             misordered += 1
@@ -337,9 +293,10 @@ def _judge(
         if r[2] == _MESSAGES and 200 <= r[4] < 300:
             first.setdefault(r[3].split("/")[2], r[0])
     due_rank = {str(c): i for i, c in enumerate(bot_ids)}
-    posted_order = sorted(first, key=first.__getitem__)
+    # (Threads' opening messages go to the threads, which have no place in the due order.)
+    posted_order = sorted((c for c in first if c in due_rank), key=first.__getitem__)
     displacement = max(
-        (abs(rank - due_rank[c]) for rank, c in enumerate(posted_order) if c in due_rank),
+        (abs(rank - due_rank[c]) for rank, c in enumerate(posted_order)),
         default=0,
     )
     return PostingRun(

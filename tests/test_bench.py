@@ -24,7 +24,7 @@ TINY: dict[str, Callable[[], list[Figure]]] = {
     "splitting": lambda: splitting.run((0.02, 0.04), repeats=1),
     "scheduling": lambda: scheduling.run((100, 200), due=10),
     "posting": lambda: posting.run((6,)),
-    "interactions": lambda: interactions.run(3, channels=2),
+    "interactions": lambda: interactions.run(3, channels=2, subscriptions=50),
     "burst": lambda: burst.run(20, channels=2),
     "memory": lambda: memory.run(60, stories=2),
 }

@@ -1,7 +1,7 @@
-"""Serve a double on its own: ``python -m tests.discord_double [--channels N] [--rate-limits]
-[--window fixed|sliding] [--ban-after N] [--ban-seconds S]``.
+"""Serve a double on its own: ``python -m tests.discord_double [--channels N [--main-guild]]
+[--rate-limits] [--window fixed|sliding] [--ban-after N] [--ban-seconds S]``.
 Prints one JSON line (addresses, token, ids) and serves until interrupted; ``/_double/summary``
-gives posting figures, ``/_double/world`` the ids."""
+gives posting figures, ``/_double/world`` the ids, ``POST /_double/invoke`` runs a command."""
 
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ async def _serve(options: argparse.Namespace) -> None:
         ban_seconds=options.ban_seconds,
         port=options.port,
     )
-    if options.channels:
+    if options.channels and options.main_guild:
+        for i in range(options.channels):
+            await double.add_channel(f"serial-{i + 1}")
+    elif options.channels:
         await double.populate(options.channels)
     await double.start()
     print(json.dumps(double.describe() if options.full else _brief(double)), flush=True)
@@ -73,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--ban-seconds", type=float, default=BAN_SECONDS, help="ban length")
     parser.add_argument("--full", action="store_true", help="print every guild and channel id")
+    parser.add_argument(
+        "--main-guild",
+        action="store_true",
+        help="make the channels in the double's own guild, where its reader is a member",
+    )
     options = parser.parse_args(argv)
     asyncio.run(_serve(options))
     return 0

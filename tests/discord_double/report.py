@@ -1,6 +1,6 @@
 """What a benchmark in another process reads back from the double (``GET /_double/log``): every
-REST request it saw, and for each channel the bot's messages (opening characters, in order) and
-how many threads it has."""
+REST request it saw, and for each channel the bot's messages (opening characters, in order), how
+many threads it has and how many messages the bot wrote in them."""
 
 from __future__ import annotations
 
@@ -25,9 +25,14 @@ def posting_log(double: DiscordDouble, *, since: int = 0) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     world = double.world
     threads: dict[int, int] = {}
+    thread_messages: dict[int, int] = {}
     for channel in world.channels.values():
         if channel.is_thread and channel.parent_id is not None:
-            threads[channel.parent_id] = threads.get(channel.parent_id, 0) + 1
+            parent = channel.parent_id
+            threads[parent] = threads.get(parent, 0) + 1
+            inside = world.channel_messages.get(channel.id, [])
+            said = sum(1 for m in inside if m.author_id == double.bot_id)
+            thread_messages[parent] = thread_messages.get(parent, 0) + said
     for channel_id, listing in world.channel_messages.items():
         channel = world.channels.get(channel_id)
         if channel is None or channel.is_thread:
@@ -41,6 +46,7 @@ def posting_log(double: DiscordDouble, *, since: int = 0) -> dict[str, Any]:
             channels[str(channel_id)] = {
                 "messages": ours,
                 "threads": threads.get(channel_id, 0),
+                "thread_messages": thread_messages.get(channel_id, 0),
             }
     return {
         "requests": requests,

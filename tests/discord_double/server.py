@@ -22,6 +22,7 @@ from .attachments import AttachmentHost, HostedFile, Serve
 from .ban import BAN_SECONDS, Ban, BanGate, BanKind
 from .commands import CommandRegistry, build_options, split_path
 from .components import DirectMessages, pressable
+from .control import invoke_route
 from .errors import ApiError
 from .gateway import Gateway
 from .interactions import InteractionRoutes, InvokedInteraction
@@ -244,6 +245,7 @@ class DiscordDouble:
         app.router.add_get("/_double/summary", self._summary_route)
         app.router.add_get("/_double/log", log_route)
         app.router.add_get("/_double/progress", progress_route)
+        app.router.add_post("/_double/invoke", invoke_route)
         app[DOUBLE] = self
         return app
 
