@@ -289,3 +289,34 @@ async def test_edit_changes_what_readers_see_and_recuts_following_channels(
     assert told
     nothing = await harness.invoke("serial library edit", {"story": "long-watch"}, admin=True)
     assert "Say what to change" in await nothing.text(timeout=15)
+
+
+async def _rating_after(harness: Harness, command: str, options: dict[str, Any]) -> str:
+    record = await harness.invoke(f"serial library {command}", options, admin=True)
+    text = await record.text(timeout=15)
+    assert "Added" in text or "Replaced" in text or "Changed" in text, text
+    entry = harness.bot.catalog.upload(harness.double.guild_id, "tide-clock")
+    assert entry is not None and entry.rated
+    stored = await harness.bot.store.uploads().get(harness.double.guild_id, "tide-clock")
+    assert stored is not None and stored.meta["rating"] == entry.serial.story.meta.rating.value
+    return str(stored.meta["rating"])
+
+
+async def test_a_new_version_states_its_own_rating_but_an_admins_rating_stays(
+    harness: Harness,
+) -> None:
+    double = harness.double
+
+    def version(rating: str | None) -> dict[str, Any]:
+        return {
+            "story": "tide-clock",
+            "file": double.attachment("t.txt", story_file(rating=rating)),
+        }
+
+    first = {"file": double.attachment("tide-clock.txt", story_file(rating="mature"))}
+    assert await _rating_after(harness, "add", first) == "mature"
+    assert await _rating_after(harness, "replace", version("teen")) == "teen"
+    assert await _rating_after(harness, "replace", version(None)) == "teen"
+    edit = {"story": "tide-clock", "rating": "general"}
+    assert await _rating_after(harness, "edit", edit) == "general"
+    assert await _rating_after(harness, "replace", version("explicit")) == "general"

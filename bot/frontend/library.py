@@ -83,6 +83,8 @@ WordsPerPart = app_commands.Transform[
     ),
 ]
 RATINGS = [app_commands.Choice(name=r.value, value=r.value) for r in Rating]
+# Marks a kept rating as the file's own, not an admin's.
+FROM_FILE = "rating_from_file"
 # Uploads read and cut at once: each holds a file and its text in memory.
 CONCURRENT_UPLOADS = 2
 
@@ -197,12 +199,20 @@ class LibraryCommands(app_commands.Group):
             )
             catalog = self.bot.catalog
             loaded = await asyncio.to_thread(catalog.entry_for, upload)
-        # Keep the rating the file states: it stays when a later version says none.
-        story_meta = loaded.serial.story.meta
+        story = loaded.serial.story
         kept = dict(meta)
         if loaded.rated and "rating" not in kept:
-            kept["rating"] = story_meta.rating.value
-        upload = dataclasses.replace(upload, title=story_meta.title, meta=kept)
+            # The file's own rating, kept as if given: a later version stating another one
+            # replaces it, a later version stating none keeps it.
+            kept.update(rating=story.meta.rating.value, **{FROM_FILE: True})
+        elif not loaded.rated and previous is not None and previous.meta.get(FROM_FILE):
+            kept.update(rating=previous.meta["rating"], **{FROM_FILE: True})
+            meta_rated = dataclasses.replace(story.meta, rating=Rating(kept["rating"]))
+            serial = dataclasses.replace(
+                loaded.serial, story=dataclasses.replace(story, meta=meta_rated)
+            )
+            loaded = dataclasses.replace(loaded, serial=serial, rated=True)
+        upload = dataclasses.replace(upload, title=story.meta.title, meta=kept)
         return dataclasses.replace(loaded, upload=upload)
 
     # --- preview -------------------------------------------------------------------------------
@@ -260,6 +270,8 @@ class LibraryCommands(app_commands.Group):
             )
         _, upload = await self._own(guild_id, story)
         meta = {**upload.meta, **changes}
+        if "rating" in changes:
+            meta.pop(FROM_FILE, None)  # an admin's rating, no longer the file's
         changed = dataclasses.replace(upload, meta=meta, updated_at=self.bot.clock.now())
         new = await asyncio.to_thread(self.bot.catalog.entry_for, changed)
         title_now = new.serial.story.title
@@ -284,7 +296,10 @@ class LibraryCommands(app_commands.Group):
         guild_id = _guild(interaction)
         check_declared(file.filename, file.size, self.limits)
         _, upload = await self._own(guild_id, story)
-        new = await self._read(interaction, file, guild_id, upload.slug, dict(upload.meta), upload)
+        meta = dict(upload.meta)
+        if meta.pop(FROM_FILE, False):
+            meta.pop("rating", None)  # the new version's own rating, if it states one
+        new = await self._read(interaction, file, guild_id, upload.slug, meta, upload)
         assert new.upload is not None
         if not await self.bot.store.uploads().replace(new.upload, self.limits):
             raise UploadError(unknown(story))
