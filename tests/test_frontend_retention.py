@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,21 +29,22 @@ async def _left(harness: Harness) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _uploaded_and_followed(harness: Harness) -> None:
-    await add(harness, "tide-clock.txt", story_file())
-    await harness.subscribe("tide-clock")
+@contextlib.asynccontextmanager
+async def _left_after_uploading(double: DiscordDouble, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot with a story uploaded and followed in the default server, then removed from it."""
+    (tmp_path / "stories").mkdir()
+    async with running_bot(double, tmp_path, commands=CommandSettings(sync_guild=None)) as harness:
+        await add(harness, "tide-clock.txt", story_file())
+        await harness.subscribe("tide-clock")
+        await _left(harness)
+        yield harness
 
 
 async def test_a_server_left_is_purged_after_the_retention_period_only(
     discord_double: DiscordDouble, tmp_path: Path
 ) -> None:
-    (tmp_path / "stories").mkdir()
-    async with running_bot(
-        discord_double, tmp_path, commands=CommandSettings(sync_guild=None)
-    ) as harness:
+    async with _left_after_uploading(discord_double, tmp_path) as harness:
         guild = discord_double.guild_id
-        await _uploaded_and_followed(harness)
-        await _left(harness)
         store, days = harness.bot.store, UploadLimits().retention_days
         harness.clock.advance(timedelta(days=days - 1))
         assert await harness.bot._purge_departed() == []
@@ -56,13 +59,8 @@ async def test_a_server_left_is_purged_after_the_retention_period_only(
 async def test_a_server_that_adds_the_bot_back_keeps_everything(
     discord_double: DiscordDouble, tmp_path: Path
 ) -> None:
-    (tmp_path / "stories").mkdir()
-    async with running_bot(
-        discord_double, tmp_path, commands=CommandSettings(sync_guild=None)
-    ) as harness:
+    async with _left_after_uploading(discord_double, tmp_path) as harness:
         guild = discord_double.guild_id
-        await _uploaded_and_followed(harness)
-        await _left(harness)
         await discord_double.add_bot_to_guild(guild)
         async with asyncio.timeout(5):
             while await harness.bot.store.uploads().departed_before(harness.clock.now()):

@@ -18,6 +18,7 @@ from bot.pgstore import PG_MIGRATIONS, PostgresStore
 from bot.store import Store
 from bot.uploads import MEGABYTE, OverQuota, SlugTaken, Upload, UploadLimits, sha256_of
 from tests.postgres_server import open_test_store
+from tests.test_store import add as add_subscription
 
 NOW = datetime(2030, 6, 3, 12, 0, tzinfo=UTC)
 GUILD = 111_111_111_111_111_111
@@ -51,21 +52,7 @@ def upload(slug: str = "tide", *, guild: int = GUILD, data: bytes = b"The tide.\
 
 
 async def subscribe(store: Any, channel_id: int, slug: str, guild: int = GUILD) -> None:
-    await store.create_subscription(
-        guild_id=guild,
-        channel_id=channel_id,
-        slug=slug,
-        revision="r1",
-        next_part=1,
-        position=0,
-        schedule="daily 18:00",
-        timezone="UTC",
-        slot_due=NOW,
-        catch_up="one",
-        subscribed_by=42,
-        thread_archive_minutes=None,
-        now=NOW,
-    )
+    await add_subscription(store, channel_id, guild_id=guild, slug=slug)
 
 
 async def test_an_upload_keeps_its_file_uploader_time_hash_and_metadata(store: Any) -> None:
