@@ -114,6 +114,12 @@ async def test_another_server_never_sees_an_upload(harness: Harness) -> None:
     )
     assert "no story" in await preview.text()
     assert await harness.bot.store.guild_subscriptions(other) == []
+    # Its parts cannot be read there either: that server's channel follows nothing.
+    await harness.subscribe("tide-clock")
+    await harness.until_first_post()
+    read = await double.invoke("serial read", {"part": 1}, channel_id=channel, user_id=mod)
+    text = await read.text()
+    assert "Evening 1 at the harbour" not in text and "Tide Clock" not in text
 
 
 async def test_readers_are_refused_every_library_command(harness: Harness) -> None:
