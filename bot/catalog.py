@@ -6,11 +6,15 @@ library; commands ask it for what one server may see."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.split_cache import SplitCache, code_fingerprint
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART
 from bot.uploads import Upload, UploadError, load_upload, split_key, upload_key
 
@@ -121,7 +125,17 @@ class Catalog:
         return changed
 
     def entry_for(self, upload: Upload) -> Entry:
-        """An upload loaded and cut as its server's channels get it (slow: off the event loop)."""
+        """An upload loaded and cut as its server's channels get it (slow: off the event loop).
+        With the library's cache, its text is kept there rather than in memory, and an upload
+        read once is not read and cut again at the next start."""
+        cache = getattr(self.shared, "cache", None)
+        splits = SplitCache(cache) if cache is not None else None
+        key = self._cache_key(upload)
+        path = Path(f"{upload.slug}{Path(upload.filename).suffix.lower()}")
+        if splits is not None:
+            cached = splits.get(key, path)
+            if cached is not None and cached.slug == upload.key:
+                return Entry(cached, upload.slug, upload, rated=upload.rated)
         loaded = load_upload(
             upload.key,
             upload.filename,
@@ -132,7 +146,24 @@ class Catalog:
             max_bytes=self.max_bytes,
             author_notes=self.author_notes,
         )
-        return Entry(loaded.serial, upload.slug, upload, rated=loaded.rated)
+        serial = splits.put(key, loaded.serial) if splits is not None else loaded.serial
+        return Entry(serial, upload.slug, upload, rated=loaded.rated)
+
+    def _cache_key(self, upload: Upload) -> str:
+        """The split cache's key of an upload: the file, what admins set and how it is cut
+        (and, through the fingerprint, the code that reads and cuts it)."""
+        settings = {
+            "upload": upload.key,
+            "filename": upload.filename,
+            "sha256": upload.sha256,
+            "meta": dict(upload.meta),
+            "words_per_part": self.words_per_part,
+            "tolerance": self.tolerance,
+            "max_bytes": self.max_bytes,
+            "author_notes": self.author_notes,
+            "code": code_fingerprint(),
+        }
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
     # --- the scheduler's SerialSource ----------------------------------------------------------
 

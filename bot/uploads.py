@@ -318,8 +318,7 @@ def load_upload(
         check_title(story.meta.title, from_file=True)
     if "rating" not in fields and stated is not None:
         fields["rating"] = Rating(stated)
-    story = dataclasses.replace(
-        story,
+    story = story.replace(
         slug=key,
         path=Path(f"{key.partition(':')[2] or 'story'}{suffix}"),
         meta=dataclasses.replace(story.meta, **fields),

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from bot import catalog as catalog_module
 from bot.catalog import Catalog
 from bot.library import Library
 from bot.store import Store
@@ -66,3 +70,31 @@ async def test_a_process_takes_in_uploads_another_one_changed(tmp_path: Path) ->
         assert await there.refresh(store.uploads()) == 1
         assert there.upload(GUILD, "tide") is None
         assert here.uploads(GUILD) == []
+
+
+async def test_an_upload_read_once_is_kept_out_of_memory_and_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = _library(tmp_path)
+    assert library.cache is not None
+    reads: list[str] = []
+    real = catalog_module.load_upload
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(catalog_module, "load_upload", counting)
+    first = Catalog(library).entry_for(_story())
+    again = Catalog(library).entry_for(_story())  # as after a restart
+    assert reads == [upload_key(GUILD, "tide")]
+    assert first.serial.story.stored and again.serial.story.stored
+    assert again.serial.story.text == first.serial.story.text
+    assert [(p.start, p.end) for p in again.serial.parts] == [
+        (p.start, p.end) for p in first.serial.parts
+    ]
+    assert again.serial.slug == upload_key(GUILD, "tide") and again.rated
+    # Another part length, or what admins set, is another record.
+    edited = dataclasses.replace(_story(), meta={**_story().meta, "words_per_part": 30})
+    assert len(Catalog(library).entry_for(edited).serial.parts) > len(first.serial.parts)
+    assert len(reads) == 2

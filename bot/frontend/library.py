@@ -208,9 +208,7 @@ class LibraryCommands(app_commands.Group):
         elif not loaded.rated and previous is not None and previous.meta.get(FROM_FILE):
             kept.update(rating=previous.meta["rating"], **{FROM_FILE: True})
             meta_rated = dataclasses.replace(story.meta, rating=Rating(kept["rating"]))
-            serial = dataclasses.replace(
-                loaded.serial, story=dataclasses.replace(story, meta=meta_rated)
-            )
+            serial = dataclasses.replace(loaded.serial, story=story.replace(meta=meta_rated))
             loaded = dataclasses.replace(loaded, serial=serial, rated=True)
         upload = dataclasses.replace(upload, title=story.meta.title, meta=kept)
         return dataclasses.replace(loaded, upload=upload)
