@@ -9,14 +9,13 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.split_cache import SplitCache, code_fingerprint
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART
-from bot.uploads import Upload, UploadError, load_upload, split_key, upload_key
+from bot.uploads import Upload, UploadError, load_upload, split_key
 
 if TYPE_CHECKING:
     from bot.library import Library
@@ -50,9 +49,6 @@ class Catalog:
     def __init__(self, library: Library) -> None:
         self.shared = library
         self._uploads: dict[int, dict[str, Entry]] = {}
-        # Uploads that loaded once but no longer do (a loader that changed): kept in the
-        # database, named in the log, and not offered.
-        self.problems: list[str] = []
 
     # What the scheduler's revision path reads of the library.
     @property
@@ -80,9 +76,9 @@ class Catalog:
             try:
                 entry = await asyncio.to_thread(self.entry_for, upload)
             except UploadError as error:
-                problem = f"upload {upload.key} ({upload.filename}): {error}"
-                log.warning("cannot load %s", problem)
-                self.problems.append(problem)
+                # Loaded once, no longer (a loader that changed): kept in the database, not
+                # offered; its channels are paused as for a missing file.
+                log.warning("cannot load upload %s (%s): %s", upload.key, upload.filename, error)
                 continue
             self.put(entry)
         log.info(
@@ -214,13 +210,9 @@ class Catalog:
     def drop_guild(self, guild_id: int) -> None:
         self._uploads.pop(guild_id, None)
 
-    def __iter__(self) -> Iterator[Serial]:
-        """The shared stories (what the operator's tools list)."""
-        return iter(self.shared)
-
 
 def _order(entry: Entry) -> tuple[str, str]:
     return (entry.serial.story.title.casefold(), entry.slug)
 
 
-__all__ = ["Catalog", "Entry", "upload_key"]
+__all__ = ["Catalog", "Entry"]

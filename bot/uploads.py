@@ -79,10 +79,6 @@ class OverQuota(UploadError):
     """The server's library would go over one of its limits."""
 
 
-class UnknownUpload(UploadError):
-    """No story of this server goes by that slug."""
-
-
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
     """Per file and per server. Sizes are bytes of the files as uploaded."""
@@ -271,12 +267,11 @@ def sniff(filename: str, data: bytes) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """An upload read by the library's loaders: the serial as channels get it, whether it has
-    a rating, and what the file itself said of its rating (to keep it)."""
+    """An upload read by the library's loaders: the serial as channels get it, and whether it
+    has a rating (given, or stated by the file)."""
 
     serial: Serial
     rated: bool
-    stated_rating: str | None
 
 
 def load_upload(
@@ -324,7 +319,7 @@ def load_upload(
         meta=dataclasses.replace(story.meta, **fields),
     )
     serial = make_serial(story, words_per_part, tolerance)
-    return Loaded(serial, rated="rating" in fields, stated_rating=stated)
+    return Loaded(serial, rated="rating" in fields)
 
 
 def _stated_rating(path: Path, suffix: str, found: Rating, max_bytes: int) -> str | None:

@@ -65,11 +65,11 @@ def test_options_are_checked_as_a_files_own_fields() -> None:
 
 def test_options_win_over_the_file_and_no_rating_is_unrated() -> None:
     loaded = load_upload(upload_key(1, "t"), "t.txt", story_file(rating=None), {})
-    assert not loaded.rated and loaded.stated_rating is None
+    assert not loaded.rated
     given = load_upload(
         upload_key(1, "t"), "t.txt", story_file(rating="teen"), {"rating": "mature", "title": "X"}
     )
-    assert given.rated and given.stated_rating == "teen"
+    assert given.rated
     assert given.serial.story.meta.rating.value == "mature"
     assert given.serial.story.meta.title == "X"
     assert given.serial.slug == "1:t"

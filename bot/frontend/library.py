@@ -56,7 +56,6 @@ from bot.uploads import (
     kept_filename,
     meta_from_options,
     sha256_of,
-    upload_key,
 )
 from bot.uploads_db import over_quota
 
@@ -384,4 +383,4 @@ def _guild(interaction: Interaction) -> int:
     return interaction.guild_id
 
 
-__all__ = ["LibraryCommands", "upload_key"]
+__all__ = ["LibraryCommands"]
