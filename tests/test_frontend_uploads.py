@@ -88,6 +88,7 @@ async def test_stories_lists_own_uploads_marked_beside_the_shared_ones(harness: 
     text = await record.text()
     assert "The Tide Clock" in text and "The Lighthouse" in text
     assert "`tide-clock` · this server" in text
+    assert f"Added by <@{harness.double.admin_id}>" in text and "from `tide-clock.txt`" in text
     assert "`lighthouse` · shared" in text
 
 

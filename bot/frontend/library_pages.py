@@ -18,6 +18,7 @@ from bot.preview import ENDS_AT
 from bot.splitter import split
 from bot.story import WORDS_PER_MINUTE, Part, Serial
 from bot.together import plural
+from bot.uploads import mb
 
 if TYPE_CHECKING:
     from bot.catalog import Entry
@@ -66,6 +67,11 @@ def card(entry: Entry, *, heading: str, notes: list[str] | None = None) -> str:
         lines.append(_boundary(part))
     if len(serial.parts) > BOUNDARIES_SHOWN:
         lines.append(f"… `/serial library preview story:{entry.slug}` shows every part.")
+    if entry.upload is not None:
+        lines.append(
+            f"From `{escape_markdown(shorten(entry.upload.filename, 60))}` "
+            f"({mb(entry.upload.size)}), kept for this server only."
+        )
     for warning in story.warnings[:3]:
         lines.append(f"Note: {escape_markdown(shorten(warning, 200))}")
     if any(name in story.source for name in _OTHER_ENCODINGS):

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
-from discord.utils import escape_markdown
+from discord.utils import escape_markdown, format_dt
 
 from bot.limits import (
     AUTHOR_SHOWN,
@@ -124,6 +124,12 @@ def library_embed(entries: list[Entry]) -> discord.Embed:
                 else ""
             )
         )
+        if entry.upload is not None:
+            added = entry.upload
+            value += (
+                f"\nAdded by <@{added.uploaded_by}> {format_dt(added.uploaded_at, 'd')}"
+                f" from `{escape_markdown(shorten(added.filename, 60))}`"
+            )
         if meta.content_notes:
             value += "\nContent notes: " + escape_markdown(", ".join(meta.content_notes))
         for label, detail in meta.details[:_DETAILS_SHOWN]:
