@@ -241,9 +241,9 @@ async def test_a_version_1_database_is_upgraded_with_its_pending_delivery_kept(
 
 
 def _version_1_schema() -> tuple[str, ...]:
-    from bot import store as store_module
+    from bot.store import sqlite_schema
 
-    return store_module._MIGRATIONS[0]
+    return sqlite_schema.MIGRATIONS[0]
 
 
 def _ts(moment: datetime) -> str:

@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot import store as store_module
 from bot.shards import ShardSet
-from bot.store import SCHEMA_VERSION, Store, StoreError, Subscription, SubscriptionExists
+from bot.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreError,
+    Subscription,
+    SubscriptionExists,
+    sqlite_schema,
+)
 from tests.postgres_server import open_test_store
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -120,7 +126,7 @@ async def test_a_failing_migration_changes_nothing(
         "ALTER TABLE no_such_table ADD COLUMN x INTEGER",
         f"PRAGMA user_version = {SCHEMA_VERSION + 1}",
     )
-    monkeypatch.setattr(store_module, "_MIGRATIONS", (*store_module._MIGRATIONS, broken))
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", (*sqlite_schema.MIGRATIONS, broken))
     with pytest.raises(StoreError, match="nothing was changed"):
         await Store.open(path)
     assert pragma(path, "user_version") == SCHEMA_VERSION
@@ -130,7 +136,7 @@ async def test_a_failing_migration_changes_nothing(
 
 
 async def test_every_migration_records_its_version() -> None:
-    for number, statements in enumerate(store_module._MIGRATIONS, start=1):
+    for number, statements in enumerate(sqlite_schema.MIGRATIONS, start=1):
         assert statements[-1] == f"PRAGMA user_version = {number}"
 
 
@@ -530,7 +536,7 @@ async def test_subscriptions_from_before_follow_the_configured_catch_up_policy(
 ) -> None:
     path = tmp_path / "serial.sqlite3"
     with sqlite3.connect(path) as db:
-        for migration in store_module._MIGRATIONS[:2]:
+        for migration in sqlite_schema.MIGRATIONS[:2]:
             for statement in migration:
                 db.execute(statement)
         db.execute(

@@ -13,9 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot import store as store_module
 from bot.pgstore import PG_MIGRATIONS, PostgresStore
-from bot.store import Store
+from bot.store import Store, sqlite_schema
 from bot.uploads import MEGABYTE, OverQuota, SlugTaken, Upload, UploadLimits, sha256_of
 from tests.postgres_server import open_test_store
 from tests.test_store import add as add_subscription
@@ -166,7 +165,7 @@ async def test_a_version_4_sqlite_database_gains_uploads_and_keeps_its_channels(
 ) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:
-        for statements in store_module._MIGRATIONS[:4]:
+        for statements in sqlite_schema.MIGRATIONS[:4]:
             for statement in statements:
                 db.execute(statement)
         db.execute(
