@@ -244,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = run(count, stories=options.stories)
     mode = "quick" if options.quick else "full"
     print(render_report(found, machine=describe().line(), mode=mode))
+    for figure in found:
+        if figure.passed is False:
+            print(f"MISSED: {figure.name}: {figure.value} (target {figure.target})")
     return 0
 
 

@@ -49,6 +49,8 @@ MAX_STORY_BYTES = 64 * 1024 * 1024
 STORY_SUFFIXES = loaders.TEXT_SUFFIXES + loaders.MARKUP_SUFFIXES
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 
+# Trailing white space looked at a character at a time before handing over to ``rstrip``.
+_SHORT_TAIL = 64
 _NON_BREAKING_SPACES = ("\u00a0", "\u202f", "\u2007")
 _INVISIBLE_AT_LINE_END = "\u200b\u200c\u200d\u2060\ufeff"
 # White space that str.split() separates words on, other than space and newline.
@@ -63,6 +65,12 @@ def normalise(raw: str) -> str:
 
     Idempotent; the result is empty or ends with exactly one newline.
     """
+    return _normalise(raw)[0]
+
+
+def _normalise(raw: str) -> tuple[str, bool | None]:
+    """``normalise``, and True when the result has no white space but spaces and line breaks
+    (None: not known), which finding the structure would otherwise look for again."""
     # A byte-order mark is invisible; one inside the text comes from joined files.
     text = raw.replace("\ufeff", "") if "\ufeff" in raw else raw
     if "\r" in text:
@@ -75,11 +83,24 @@ def normalise(raw: str) -> str:
     if any(ch in text for ch in _INVISIBLE_AT_LINE_END):
         lines = [line.rstrip().rstrip(_INVISIBLE_AT_LINE_END).rstrip() for line in text.split("\n")]
         text = "\n".join(lines)
-    elif " \n" in text or any(ch in text for ch in _OTHER_WHITESPACE):
-        text = "\n".join([line.rstrip() for line in text.split("\n")])
-    # Only the last line can still end in spaces; the first line keeps its indentation.
-    text = text.rstrip().lstrip("\n")
-    return text + "\n" if text else ""
+        plain = None
+    else:
+        plain = not any(ch in text for ch in _OTHER_WHITESPACE)
+        if not plain or " \n" in text:
+            text = "\n".join([line.rstrip() for line in text.split("\n")])
+            plain = plain or None
+    # Only the last line can still end in spaces; the first line keeps its indentation. As
+    # ``text.rstrip().lstrip("\n") + "\n"``, copying a long text once at most, not twice.
+    end = len(text)
+    while end and text[end - 1].isspace() and len(text) - end < _SHORT_TAIL:
+        end -= 1
+    if end and text[end - 1].isspace():
+        end = len(text[:end].rstrip())
+    if not end:
+        return "", plain
+    if text[0] != "\n" and text[end : end + 1] == "\n":
+        return (text if end + 1 == len(text) else text[: end + 1]), plain
+    return text[:end].lstrip("\n") + "\n", plain
 
 
 def slug_for(path: Path) -> str:
@@ -104,19 +125,21 @@ def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES, author_notes: bo
     if sidecar is not None:
         sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
         fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
-    text = normalise(body)
+    text, plain = _normalise(body)
     if not text:
         reason = "no story text after the front matter" if front is not None else "empty file"
         raise StoryError(path, reason)
     body_text, found = gutenberg.strip(text)
     if body_text is not text:
-        text = normalise(body_text)
+        text, plain = _normalise(body_text)
     for key, value in found.items():
         fields.setdefault(key, value)
     if not text:
         raise StoryError(path, "no story text between the Project Gutenberg header and footer")
     warnings = [] if source == "UTF-8" else [f"read as {source}, not UTF-8"]
-    return story_from_text(text, path=path, fields=fields, source=source, warnings=warnings)
+    return story_from_text(
+        text, path=path, fields=fields, source=source, warnings=warnings, plain_spaces=plain
+    )
 
 
 def story_from_text(
@@ -126,12 +149,16 @@ def story_from_text(
     fields: dict[str, Any] | None = None,
     source: str = "UTF-8",
     warnings: list[str] | None = None,
+    plain_spaces: bool | None = None,
 ) -> Story:
     """A story from already normalised text (``normalise``) and validated metadata fields;
-    ``path`` gives the slug and whether the text is Markdown."""
+    ``path`` gives the slug and whether the text is Markdown. ``plain_spaces``: True when the
+    text is known to have no white space but spaces and line breaks."""
     fields = dict(fields or {})
     markdown = path.suffix.lower() == ".md"
-    structure = Structure(text, markdown=markdown, title=fields.get("title"))
+    structure = Structure(
+        text, markdown=markdown, title=fields.get("title"), plain_spaces=plain_spaces
+    )
     if not structure.paragraphs:
         raise StoryError(path, "no paragraphs of text (only headings or scene markers)")
     title = fields.get("title") or structure.title or _title_from_name(path)

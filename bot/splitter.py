@@ -97,10 +97,10 @@ def split(
     if not story.paragraphs:
         return (Part(1, 0, len(text), (), 0, Break.END),)
     low, high = bounds(words_per_part, tolerance)
-    units = _Units(story, high)
+    units = _Units(story, text, high)
     deviation = _Deviation(words_per_part, tolerance, low, high)
     chosen = _choose(units, deviation, high)
-    return _parts(story, units, chosen)
+    return _parts(story, text, units, chosen)
 
 
 def arrangement_cost(
@@ -166,19 +166,20 @@ class _Units:
 
     __slots__ = ("breakable", "cut", "strength", "weakness", "words")
 
-    def __init__(self, story: Story, high: int) -> None:
+    def __init__(self, story: Story, text: str, high: int) -> None:
         self.cut: list[int] = []  # where a part that begins with this unit begins in the text
         self.words: list[int] = []
         self.breakable: list[bool] = []  # may a part begin with this unit
         self.strength: list[Break] = []  # kind of the boundary before this unit
         self.weakness: list[float] = []
         tiny = high // _TINY_UNIT_FRACTION
-        text = story.text
         paragraphs = story.paragraphs
         cuts, sizes, breakables = self.cut, self.words, self.breakable
         strengths, weaknesses = self.strength, self.weakness
         chain = 0  # words of the run of headings that must stay with the next paragraph
         previous: Paragraph | None = None
+        # Locals and ``_weakness`` inline: this loop runs once per paragraph.
+        chapter, scene, paragraph_break = Break.CHAPTER, Break.SCENE, Break.PARAGRAPH
         for paragraph in paragraphs:
             words = paragraph.words
             strength = paragraph.break_before
@@ -187,28 +188,34 @@ class _Units:
             else:
                 breakable = not previous.heading
                 glue = 0 if breakable else chain
-                weakness = _weakness(previous, paragraph)
-            start = paragraph.start
-            line_start = (
-                start if text[start - 1 : start] == "\n" else text.rfind("\n", 0, start) + 1
-            )
+                if strength >= chapter:
+                    weakness = _WEAKNESS_CHAPTER
+                elif strength == scene:
+                    weakness = _WEAKNESS_SCENE
+                elif previous.lead_in:
+                    weakness = _WEAKNESS_LEAD_IN
+                elif previous.dialogue and paragraph.dialogue:
+                    weakness = _WEAKNESS_DIALOGUE
+                else:
+                    weakness = _WEAKNESS_PARAGRAPH
             if words + glue > high:
+                start = paragraph.start
                 first = len(cuts)
                 self._add_giant(text, start, paragraph.end, high - glue, high, tiny)
                 # The first piece begins the paragraph: give it the paragraph's own boundary.
-                cuts[first] = line_start
+                cuts[first] = _line_start(text, start)
                 breakables[first] = breakable
                 strengths[first] = strength
                 weaknesses[first] = weakness
             elif (
                 sizes
-                and strength <= Break.PARAGRAPH
+                and strength <= paragraph_break
                 and sizes[-1] < tiny
                 and sizes[-1] + words <= high
             ):
                 sizes[-1] += words
             else:
-                cuts.append(line_start)
+                cuts.append(_line_start(text, paragraph.start))
                 sizes.append(words)
                 breakables.append(breakable)
                 strengths.append(strength)
@@ -267,6 +274,10 @@ class _Units:
                 count += 1
             if count:
                 append(chunk_start, count, strength, weakness)
+
+
+def _line_start(text: str, start: int) -> int:
+    return start if text[start - 1 : start] == "\n" else text.rfind("\n", 0, start) + 1
 
 
 class _Deviation:
@@ -387,8 +398,7 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     return starts
 
 
-def _parts(story: Story, units: _Units, starts: list[int]) -> tuple[Part, ...]:
-    text = story.text
+def _parts(story: Story, text: str, units: _Units, starts: list[int]) -> tuple[Part, ...]:
     paragraphs = story.paragraphs
     paragraph_starts = [p.start for p in paragraphs]
     chapter_starts, chapter_titles = chapters(story)

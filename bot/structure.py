@@ -49,7 +49,9 @@ class Structure(FrontMatter):
     breaks inside paragraphs are soft, and the asides (title page, contents, back matter) that
     are not posted."""
 
-    def __init__(self, text: str, *, markdown: bool, title: str | None) -> None:
+    def __init__(
+        self, text: str, *, markdown: bool, title: str | None, plain_spaces: bool | None = None
+    ) -> None:
         self.title: str | None = None
         self.author: str | None = None
         self.paragraphs: list[Paragraph] = []
@@ -60,7 +62,7 @@ class Structure(FrontMatter):
         self._ragged = False
         self._contents: set[str] = set()
         # Counting spaces is exact when single spaces are the only white space in a paragraph.
-        self._plain_spaces = not any(ch in text for ch in _OTHER_WHITESPACE)
+        self._plain_spaces = plain_spaces or not any(ch in text for ch in _OTHER_WHITESPACE)
         blocks = [m.span() for m in _BLOCK.finditer(text)]
         multi = [(s, e) for s, e in blocks if text.find("\n", s, e) != -1]
         line_mode = False
@@ -113,16 +115,6 @@ class Structure(FrontMatter):
 
     # Paragraphs ----------------------------------------------------------------------------
 
-    def _words(self, paragraph: str) -> int:
-        # Lines carry no trailing spaces, so with single spaces and no indented line every space
-        # and line break separates two words.
-        if self._plain_spaces and "  " not in paragraph:
-            if "\n" not in paragraph:
-                return paragraph.count(" ") + 1
-            if "\n " not in paragraph:
-                return paragraph.count(" ") + paragraph.count("\n") + 1
-        return len(paragraph.split())
-
     def _keeps_lines(self, chunk: str) -> bool:
         """Whether the line breaks of a block in wrapped text are the author's: a list, verse,
         an address or a signature. Evidence: indentation that varies from line to line, or
@@ -161,7 +153,7 @@ class Structure(FrontMatter):
     def _classify(self, text: str, units: list[Unit], wide: int) -> None:
         paragraphs = self.paragraphs
         append = paragraphs.append
-        words_of = self._words
+        plain_spaces = self._plain_spaces
         soft = self.soft_wraps
         keeps_lines = self._keeps_lines
         date_line = headings.DATE_LINE.match
@@ -196,7 +188,8 @@ class Structure(FrontMatter):
                     continue
                 e = start + len(stripped)
             heading = kind is not None
-            self._chapters_seen = self._chapters_seen or kind in ("chapter", "major")
+            if heading and kind in ("chapter", "major"):
+                self._chapters_seen = True
             dialogue = not heading and not subtitle and stripped[0] in DIALOGUE_OPENERS
             if kind in ("chapter", "major"):
                 kind_before = Break.CHAPTER
@@ -220,14 +213,26 @@ class Structure(FrontMatter):
             else:
                 kind_before = Break.PARAGRAPH
             # Without soft wraps every line break is kept already; say so for the reader.
-            lines = not heading and "\n" in stripped and (not soft or keeps_lines(chunk))
+            newline = "\n" in stripped
+            lines = not heading and newline and (not soft or keeps_lines(chunk))
+            # Words. Lines carry no trailing spaces, so with single spaces and no indented line
+            # every space and line break separates two words.
+            if plain_spaces and "  " not in stripped:
+                if not newline:
+                    words = stripped.count(" ") + 1
+                elif "\n " not in stripped:
+                    words = stripped.count(" ") + stripped.count("\n") + 1
+                else:
+                    words = len(stripped.split())
+            else:
+                words = len(stripped.split())
             tail = stripped[-3:]
             lead_in = not heading and (tail[-1:] == ":" or tail in (":--", ":—"))
             major = kind == "major" or (major and subtitle)
             previous = Paragraph(
                 start,
                 e,
-                words_of(stripped),
+                words,
                 kind_before,
                 heading or subtitle,
                 dialogue,

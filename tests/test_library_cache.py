@@ -21,8 +21,19 @@ from bot.render import render_part
 from bot.story import ParagraphTable, Serial
 from bot.text_store import CHUNK_CHARS, TextStore
 
-TEXTS = Path("/work/shared/texts")
-GOLDEN = sorted(TEXTS.glob("*.txt")) if TEXTS.is_dir() else []
+_REPOSITORY = Path(__file__).resolve().parent.parent
+TEXTS = next(
+    (
+        c
+        for c in (
+            _REPOSITORY.parent / "shared" / "texts",
+            _REPOSITORY.parent.parent / "shared" / "texts",
+        )
+        if c.is_dir()
+    ),
+    None,
+)
+GOLDEN = sorted(TEXTS.glob("*.txt")) if TEXTS is not None else []
 
 
 def story_text(chapters: int, paragraphs: int = 12) -> str:

@@ -7,13 +7,14 @@ markup formats (HTML, EPUB, Archive of Our Own downloads) say their structure th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.loaders import html
 from bot.loaders.document import Block, BlockKind, Document
-from bot.loaders.epub import Book
-from bot.loaders.markup import Chunk, Refused, read_html
 from bot.loaders.reading import decode, read_bytes
 from bot.story import StoryError
+
+if TYPE_CHECKING:
+    from bot.loaders.markup import Chunk
 
 TEXT_SUFFIXES = (".txt", ".md")
 MARKUP_SUFFIXES = (".html", ".htm", ".xhtml", ".epub")
@@ -21,6 +22,12 @@ MARKUP_SUFFIXES = (".html", ".htm", ".xhtml", ".epub")
 
 def load_markup(path: Path, max_bytes: int) -> Document:
     """An HTML page or an EPUB book as blocks, with the metadata it states."""
+    # Imported here: the HTML parser, zipfile and XML take memory a library of plain text (or
+    # one read back from the library cache) does not need.
+    from bot.loaders import html
+    from bot.loaders.epub import Book
+    from bot.loaders.markup import Refused, read_html
+
     if path.suffix.lower() == ".epub":
         book = Book(path, max_bytes)
         chunks = [chunk for _, page in book.pages for chunk in page]
@@ -44,6 +51,8 @@ def load_markup(path: Path, max_bytes: int) -> Document:
 def _book_blocks(pages: list[tuple[str | None, list[Chunk]]]) -> list[Block]:
     """A book's pages in order: each page a chapter, titled by its first heading or else by the
     navigation; the page's other headings are sections."""
+    from bot.loaders import html
+
     blocks: list[Block] = []
     for title, chunks in pages:
         page = html.body(chunks, dict.fromkeys(range(1, 7), BlockKind.SECTION))

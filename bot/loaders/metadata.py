@@ -37,9 +37,10 @@ _RATING_ALIASES = {
 def split_front_matter(path: Path, raw: str) -> tuple[str | None, str]:
     """(front matter YAML or None, the rest). Front matter opens with a ``---`` first line."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
-    first_line, newline, _ = text.partition("\n")
-    if first_line.rstrip() != "---" or not newline:
+    newline = text.find("\n")  # not partition: it would copy the whole text
+    if newline == -1 or text[:newline].rstrip() != "---":
         return None, text
+    first_line = text[:newline]
     start = len(first_line) + 1
     end = _FRONT_MATTER_END.search(text, start)
     if end is None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import charset_normalizer
-
 from bot.story import StoryError
 
 # How sure the detector must be that the text is text: its "chaos" is the share of odd characters.
@@ -101,6 +99,9 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
 
 def _detect(data: bytes) -> tuple[str | None, str | None]:
     """(encoding to use, None) when sure; (None, why not) otherwise."""
+    # Imported here: it takes memory, and most files are UTF-8.
+    import charset_normalizer
+
     results = [r for r in charset_normalizer.from_bytes(data) if r.encoding != "utf_8"]
     if not results:
         return None, "its encoding cannot be told"
