@@ -335,7 +335,11 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
     best = [_INF] * (count + 1)
     best[0] = 0.0
     adjusted = [_INF] * (count + 1)
-    adjusted[0] = -_STRADDLE * chapters[max(1, bisect.bisect_left(prefix, deviation.low))]
+    # reached[j]: the chapter boundaries before the first unit a part from j reaches the minimum
+    # at, the straddles adjusted[j] takes off in advance.
+    reached = [0] * (count + 1)
+    reached[0] = chapters[max(1, bisect.bisect_left(prefix, deviation.low))]
+    adjusted[0] = -_STRADDLE * reached[0]
     back = [0] * (count + 1)
     table = deviation.table if deviation.table is not None else _Lookup(deviation)
     lookup = table.__getitem__
@@ -358,7 +362,8 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
         cost = _INF
         start = k
         straddled = _STRADDLE * chapters[k]
-        if first <= last and end_words - prefix[last] >= low:
+        in_bounds = first <= last and end_words - prefix[last] >= low
+        if in_bounds:
             # so_far + table[end_words - words] over the window, the loops run in C.
             costs = list(
                 map(
@@ -374,6 +379,12 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
             costs = list(
                 map(add, adjusted[first:k], map(lookup, map(end_words.__sub__, prefix[first:k])))
             )
+            # A part below the minimum ends before the chapter boundaries adjusted[j] counted
+            # on as straddled: none of them is inside it, so take back what was subtracted.
+            here = chapters[k]
+            for j in range(last + 1 if in_bounds else first, k):
+                if reached[j] > here:
+                    costs[j - first] += _STRADDLE * (reached[j] - here)
             cost = min(costs)
             start = first + costs.index(cost)
             cost += straddled
@@ -387,7 +398,8 @@ def _choose(units: _Units, deviation: _Deviation, high: int) -> list[int]:
         best[k] = cost + (weakness[k] if k < count else 0.0)
         if best[k] < _INF:
             reach = bisect.bisect_left(prefix, end_words + low, k + 1)
-            adjusted[k] = best[k] - _STRADDLE * chapters[min(reach, count + 1)]
+            reached[k] = chapters[min(reach, count + 1)]
+            adjusted[k] = best[k] - _STRADDLE * reached[k]
         back[k] = start
     starts: list[int] = []
     k = back[count]

@@ -207,6 +207,26 @@ def test_the_chosen_arrangement_is_the_cheapest_of_all(story: Story, target: int
     assert arrangement_cost(story, chosen, target) == pytest.approx(best)
 
 
+def test_a_part_below_the_minimum_is_not_credited_for_chapters_it_stops_short_of() -> None:
+    # Every arrangement has a part below the minimum; the splitter once counted the chapter
+    # headings after such a part's end as straddled in advance and then took them off it, so a
+    # short first part looked 10,000 cheaper than it is.
+    sentence = "The far woods said rain us ran dark she while on wolf into and."
+    story = make_story(
+        f"Chapter 1\n\nThe. The. The. The. {sentence}\n\nChapter 1\n\nChapter 1\n\n"
+        f"The. The. The far woods. {sentence}\n\nChapter 1\n\nThe.\n\nThe. The. The. {sentence}\n"
+    )
+    parts = split(story, 34)
+    chosen = [paragraph_starting_part(story, p) for p in parts[1:]]
+    best = min(
+        arrangement_cost(story, list(starts), 34)
+        for size in range(len(story.paragraphs))
+        for starts in itertools.combinations(range(1, len(story.paragraphs)), size)
+    )
+    assert chosen == [5]
+    assert arrangement_cost(story, chosen, 34) == pytest.approx(best)
+
+
 # Examples ------------------------------------------------------------------------------------
 
 
