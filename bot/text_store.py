@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -65,6 +66,9 @@ class TextStore:
             for attempt in range(2):
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
+                    # Private like the database beside it (SQLite gives its -wal and -shm
+                    # files the same mode).
+                    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
                     return cls(_connect(str(path)), path)
                 except (sqlite3.Error, OSError) as error:
                     if attempt == 0 and path.exists():

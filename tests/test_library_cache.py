@@ -236,6 +236,12 @@ def test_a_damaged_record_is_made_again(folder: Path, tmp_path: Path, damage: st
     assert_same_parts(again.get("long-road"), in_memory(folder / "long-road.txt", 300))  # type: ignore[arg-type]
 
 
+def test_the_cache_file_is_private(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    Library.load(folder, cache=cache)
+    assert cache.stat().st_mode & 0o777 == 0o600
+
+
 def test_an_unusable_cache_path_falls_back_to_a_temporary_store(
     folder: Path, tmp_path: Path
 ) -> None:
