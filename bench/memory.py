@@ -185,6 +185,10 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds * 1000:.0f} ms"
+
+
 def _count(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
@@ -212,7 +216,7 @@ def figures(r: MemoryRun) -> list[Figure]:
         Figure(
             NAME,
             "library load (first start, cache built); store open + scheduler start",
-            f"{r.load_seconds:.1f} s; {r.start_seconds * 1000:.0f} ms",
+            f"{r.load_seconds:.1f} s; {_duration(r.start_seconds)}",
         ),
         Figure(
             NAME,
