@@ -163,7 +163,10 @@ class Story:
 
     @property
     def words(self) -> int:
-        return sum(p.words for p in self.paragraphs)
+        paragraphs = self.paragraphs
+        if isinstance(paragraphs, ParagraphTable):
+            return paragraphs.total_words  # without making a Paragraph for each
+        return sum(p.words for p in paragraphs)
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
         return self.span(paragraph.start, paragraph.end)
@@ -256,7 +259,7 @@ class ParagraphTable(Sequence[Paragraph]):
     """Paragraphs packed in arrays (about 25 bytes each instead of a ``Paragraph`` object's
     hundred and more); a ``Paragraph`` is made when one is asked for."""
 
-    __slots__ = ("ends", "flags", "starts", "words")
+    __slots__ = ("ends", "flags", "starts", "total_words", "words")
 
     def __init__(
         self, starts: array[int], ends: array[int], words: array[int], flags: bytes
@@ -267,6 +270,7 @@ class ParagraphTable(Sequence[Paragraph]):
         self.ends = ends
         self.words = words
         self.flags = flags
+        self.total_words = sum(words)
 
     @classmethod
     def of(cls, paragraphs: Sequence[Paragraph]) -> ParagraphTable:
@@ -337,10 +341,6 @@ class ParagraphTable(Sequence[Paragraph]):
 
     def count_starting_by(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset)
-
-    @property
-    def total_words(self) -> int:
-        return sum(self.words)
 
 
 # Reads the readable pieces of a part's span (``bot.pieces``); a part made by the splitter keeps

@@ -4,6 +4,7 @@ that looks wrong. ``serialbot check`` shows each as a warning naming the file an
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 
@@ -39,9 +40,12 @@ def story_warnings(serial: Serial) -> list[str]:
 
 def _heading_parts(serial: Serial) -> list[str]:
     story = serial.story
+    paragraphs = list(story.paragraphs)  # made once, not once per part
+    starts = [p.start for p in paragraphs]
     found: list[str] = []
     for part in serial.parts:
-        inside = [p for p in story.paragraphs if part.start <= p.start < part.end]
+        first = bisect.bisect_left(starts, part.start)
+        inside = paragraphs[first : bisect.bisect_left(starts, part.end, first)]
         total = sum(p.words for p in inside)
         headings = sum(p.words for p in inside if p.heading)
         if total and headings > total * _MOSTLY and len(serial.parts) > 1:

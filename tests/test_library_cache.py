@@ -19,6 +19,7 @@ from bot import library as library_module
 from bot.library import Library, load_story, make_serial
 from bot.render import render_part
 from bot.story import ParagraphTable, Serial
+from bot.story_checks import story_warnings
 from bot.text_store import CHUNK_CHARS, TextStore
 
 _REPOSITORY = Path(__file__).resolve().parent.parent
@@ -60,6 +61,8 @@ def assert_same_parts(stored: Serial, held: Serial) -> None:
     assert stored.story.asides == held.story.asides
     assert stored.story.meta == held.story.meta
     assert stored.story.emphasis == held.story.emphasis
+    assert stored.story.words == held.story.words
+    assert story_warnings(stored) == story_warnings(held)
     assert len(stored.parts) == len(held.parts)
     for a, b in zip(stored.parts, held.parts, strict=True):
         assert (a.index, a.start, a.end, a.words, a.ends_with, a.heading) == (
