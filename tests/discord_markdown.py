@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from bot.render import _URL  # the links the renderer leaves alone are the ones Discord links
+# The links the renderer leaves alone are the ones Discord links.
+from bot.render import URL_PATTERN as _URL
 
 _TOKEN = re.compile(rf"(?P<url>{_URL})|\\(?P<char>.)|(?P<marker>\*+)", re.DOTALL)
 

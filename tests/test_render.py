@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -242,6 +245,48 @@ def test_a_scene_break_inside_a_part_shows_as_an_ornament_line() -> None:
     messages = render_part(serial, serial.part(1)).messages
     assert messages == (f"Before.\n\n{SCENE_BREAK}\n\nAfter.",)
     assert SCENE_BREAK.strip() == "⁂"
+
+
+class _ReadCounting(Sequence[Paragraph]):
+    """A story's paragraphs that note which ones are read."""
+
+    def __init__(self, paragraphs: tuple[Paragraph, ...]) -> None:
+        self._paragraphs = paragraphs
+        self.read: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._paragraphs)
+
+    @overload
+    def __getitem__(self, index: int) -> Paragraph: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Paragraph]: ...
+    def __getitem__(self, index: int | slice) -> Paragraph | Sequence[Paragraph]:
+        if isinstance(index, slice):
+            raise AssertionError("the paragraphs are read one by one")
+        self.read.append(index)
+        return self._paragraphs[index]
+
+
+def test_rendering_a_late_part_reads_only_its_own_paragraphs() -> None:
+    count, parts = 2048, 64
+    serial = make_serial(
+        [f"Paragraph {n}." for n in range(count)],
+        scene_before=frozenset(range(5, count, 7)),
+        headings=frozenset(range(0, count, 100)),
+        parts=parts,
+    )
+    counting = _ReadCounting(tuple(serial.story.paragraphs))
+    watched = Serial(story=serial.story.replace(paragraphs=counting), parts=serial.parts)
+    part = serial.part(parts - 3)
+    first = serial.story.paragraph_index(part.start) - 1
+    last = serial.story.paragraph_index(part.end - 1) - 1
+
+    assert render_part(watched, part) == render_part(serial, part)
+    # Finding the part's first paragraph is a binary search; the rest is the part itself.
+    outside = [i for i in counting.read if not first - 1 <= i <= last + 1]
+    assert len(outside) <= math.ceil(math.log2(count)) + 1
+    assert len(counting.read) <= (last - first + 3) + math.ceil(math.log2(count)) + 1
 
 
 def test_a_part_that_opens_a_chapter_has_the_heading_in_its_header() -> None:
