@@ -306,6 +306,8 @@ async def test_a_transaction_whose_caller_is_cancelled_is_done_whole_or_not_at_a
     completing.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await completing
+    # Reads have a connection of their own: first let the writer finish what it was handed.
+    await store.schema_version()
     after = await store.subscription(10)
     posted = await store.delivery(10, 1)
     assert after is not None and posted is not None
