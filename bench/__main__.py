@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: ``python -m bench [--quick] [--only NAME ...]``.
 
-A full run takes about 45 minutes on a 2-core machine (40 of them posting) and writes its table to
+A full run takes about 55 minutes on a 2-core machine (48 of them posting) and writes its table to
 ``bench/RESULTS.md``; ``--quick`` runs smaller sizes in a few minutes and writes nothing unless
 ``--results`` names a file.
 """

@@ -314,6 +314,34 @@ async def test_a_transaction_whose_caller_is_cancelled_is_done_whole_or_not_at_a
     assert (after.next_part, posted.state) in {(1, "pending"), (2, "posted")}
 
 
+async def test_a_transaction_cancelled_as_it_begins_leaves_the_store_writable(
+    store: Store,
+) -> None:
+    await add(store)
+    for turns in range(4):  # cancelled at BEGIN, at its first statement, ...
+        moving = asyncio.ensure_future(
+            store.reset_progress(
+                10,
+                next_part=2,
+                position=5,
+                revision="r1",
+                slot_due=NOW,
+                next_due=NOW,
+                now=NOW,
+            )
+        )
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        moving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await moving
+    # A transaction left open would swallow this change (never committed, never read back).
+    paused = await store.pause(10, "still writable", NOW)
+    assert paused is not None and paused.paused
+    read = await store.subscription(10)
+    assert read is not None and read.paused and read.pause_reason == "still writable"
+
+
 async def test_complete_delivery_records_and_advances_in_one_step(store: Store) -> None:
     sub = await add(store)
     delivery = await store.begin_delivery(sub, part=1, nonce="n", trigger="schedule", now=NOW)
