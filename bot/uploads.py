@@ -140,6 +140,12 @@ def split_key(key: str) -> tuple[int, str] | None:
     return int(guild), slug
 
 
+def shown_slug(key: str) -> str:
+    """What a server's members typed for a story: an upload's slug without the server's id."""
+    split = split_key(key)
+    return split[1] if split else key
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -608,6 +608,29 @@ async def test_a_story_removed_from_the_library_pauses_with_a_reason(bench: Benc
     assert len(bench.poster.of("notice", 1)) == 1
 
 
+async def test_an_upload_that_no_longer_loads_pauses_by_its_slug_and_a_replace_resumes_it(
+    bench: Bench,
+) -> None:
+    bench.library.serials["100:tale"] = make_serial("100:tale", parts=10, paragraphs=20)
+    await bench.subscribe(slug="100:tale")
+    await bench.run_until(START + timedelta(days=1))
+    assert bench.poster.parts(1) == [1]
+    upload = bench.library.serials.pop("100:tale")
+    await bench.run_until(START + timedelta(days=2))
+    sub = await bench.scheduler.subscription(1)
+    assert sub is not None and sub.paused
+    assert "“tale”" in (sub.pause_reason or "") and "100:" not in (sub.pause_reason or "")
+    [notice] = bench.poster.of("notice", 1)
+    assert "“tale”" in notice.text and "100:" not in notice.text
+    assert "/serial library replace" in notice.text
+    bench.library.serials["100:tale"] = upload
+    await bench.scheduler.follow_story(1)
+    await bench.run_until(START + timedelta(days=4))
+    sub = await bench.scheduler.subscription(1)
+    assert sub is not None and not sub.paused
+    assert bench.poster.parts(1)[-1] > 1
+
+
 async def test_an_edited_story_continues_from_the_same_text_position(
     bench: Bench, caplog: pytest.LogCaptureFixture
 ) -> None:

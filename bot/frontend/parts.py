@@ -15,6 +15,7 @@ from bot.limits import AUTHOR_SHOWN, MESSAGE_LIMIT, TITLE_SHOWN, shorten
 from bot.render import render_part, status_bar
 from bot.scheduler import unwritable_status
 from bot.together import count_of
+from bot.uploads import shown_slug
 
 if TYPE_CHECKING:
     import discord
@@ -91,7 +92,7 @@ def finish_time(moment: datetime, now: datetime) -> str:
 def status_text(status: ChannelStatus, *, now: datetime, reads: str | None = None) -> str:
     sub, serial = status.subscription, status.serial
     if serial is None:
-        title = f"`{shorten(sub.slug, TITLE_SHOWN)}` (no longer in the library)"
+        title = f"`{shorten(shown_slug(sub.slug), TITLE_SHOWN)}` (no longer in the library)"
     else:
         title = serial_title(serial)
         if serial.story.meta.author:

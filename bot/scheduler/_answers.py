@@ -12,6 +12,7 @@ from bot.revision import Change
 from bot.scheduler._claims import CLAIMED_ELSEWHERE
 from bot.store import Subscription
 from bot.story import Serial
+from bot.uploads import shown_slug, split_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +159,15 @@ def renumbered_notice(serial: Serial, before: Subscription, number: int) -> str:
     return f"{quoted_title(title)} was edited and now has {total} {parts}{had}. {where}"
 
 
-def missing_notice(slug: str) -> str:
+def missing_notice(key: str) -> str:
+    if split_key(key) is not None:
+        return (
+            f"The serial {quoted_title(shown_slug(key))} is paused: this server's upload of it "
+            "can no longer be read. An admin can upload the file again with `/serial library "
+            "replace`; the serial then continues where it left off."
+        )
     return (
-        f"The serial {quoted_title(slug)} is paused: its story file is no longer in the "
+        f"The serial {quoted_title(key)} is paused: its story file is no longer in the "
         "library. It continues by itself, where it left off, once the file is back."
     )
 

@@ -362,6 +362,8 @@ class Scheduler:
                 return
             serial = self._library.get(sub.slug)
             if serial is not None:
+                if sub.paused and sub.pause_cause == MISSING_STORY:
+                    sub = await self._courier.revive(sub, serial)
                 await self._courier.follow_revision(sub, serial)
         self.wake()
 

@@ -44,6 +44,7 @@ from bot.scheduler._timing import after_post, overdue_plan, timing
 from bot.shards import ShardSet, shard_of
 from bot.store import Delivery, Store, Subscription, Trigger
 from bot.story import Part, Serial
+from bot.uploads import shown_slug
 
 log = logging.getLogger(__name__)
 
@@ -423,13 +424,13 @@ class Courier:
         """Pause and say so once. Called with the channel's lock held."""
         paused = await self._store.pause(sub.channel_id, reason, self._clock.now())
         log.warning("Paused channel %s: %s", sub.channel_id, reason)
-        title = serial.story.title if serial is not None else sub.slug
+        title = serial.story.title if serial is not None else shown_slug(sub.slug)
         await self._notify(paused or sub, paused_notice(title, reason))
         return DeliveryResult("paused", paused, reason=reason)
 
     async def pause_missing(self, sub: Subscription) -> DeliveryResult:
         """The story file is gone: pause until it is back, and say so once."""
-        reason = f"the story “{sub.slug}” is no longer in the library"
+        reason = f"the story “{shown_slug(sub.slug)}” is no longer in the library"
         paused = await self._store.pause(
             sub.channel_id, reason, self._clock.now(), cause=MISSING_STORY
         )
