@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
@@ -24,6 +23,7 @@ from bot.limits import (
     TITLE_SHOWN,
     shorten,
 )
+from bot.schedule import timezone_names
 from bot.together import plural
 
 if TYPE_CHECKING:
@@ -75,13 +75,7 @@ def story_choices(entries: list[Entry], current: str) -> list[app_commands.Choic
 
 @lru_cache(maxsize=1)
 def _timezones() -> tuple[str, ...]:
-    return tuple(
-        sorted(
-            n
-            for n in available_timezones()
-            if n not in ("localtime", "Factory") and not n.startswith(("posix/", "right/"))
-        )
-    )
+    return tuple(sorted(set(timezone_names().values())))
 
 
 def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
