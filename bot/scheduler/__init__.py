@@ -19,10 +19,11 @@ and says so once, never retrying in a loop.
 Timing per subscription: ``slot_due`` is the regular slot the next part belongs to, ``next_due``
 when the scheduler acts next (equal to the slot, except while retrying or catching up).
 
-The modules, one job each: ``_commands`` (the ``Scheduler`` and what channels ask of it),
-``_loop`` (the supervised task), ``_delivery`` (posting one part, once), ``_timing`` (slots,
-catch-up and part numbering across revisions), ``_answers`` (results and their wording),
-``_errors`` (requests that cannot be done) and ``_settings``.
+The modules, one job each: ``_commands`` (the ``Scheduler``: its lifecycle and what admins
+ask of a channel), ``_reading`` (what readers ask: the next part now, status), ``_loop`` (the
+supervised task), ``_delivery`` (posting one part, once), ``_timing`` (slots, catch-up and part
+numbering across revisions), ``_answers`` (results and their wording), ``_errors`` (requests
+that cannot be done) and ``_settings``.
 """
 
 from bot.schedule import ScheduleError
