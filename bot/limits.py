@@ -21,6 +21,10 @@ EMBED_FIELD_VALUE_LIMIT = 1024
 EMBED_FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 
+# Files: an attachment's ``url`` (and its ``proxy_url``) is a signed https link on Discord's CDN,
+# served from these hosts only.
+ATTACHMENT_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
+
 # Application commands
 AUTOCOMPLETE_MAX = 25
 CHOICE_NAME_LIMIT = 100

@@ -29,6 +29,7 @@ from bot import loaders
 from bot.library import MAX_STORY_BYTES, STORY_SUFFIXES, load_story, make_serial, slug_for
 from bot.loaders.metadata import check_field, parse_metadata, split_front_matter
 from bot.loaders.reading import decode
+from bot.origins import FileSources
 from bot.splitter import DEFAULT_TOLERANCE, DEFAULT_WORDS_PER_PART
 from bot.story import Rating, Serial, StoryError
 
@@ -89,6 +90,8 @@ class UploadLimits:
     download_seconds: float = 30.0
     # Days a server's uploads and progress are kept after the bot was removed from it.
     retention_days: int = 30
+    # Where a file may be downloaded from.
+    sources: FileSources = field(default_factory=FileSources)
 
     @classmethod
     def from_config(cls, settings: UploadSettings) -> UploadLimits:
@@ -98,6 +101,7 @@ class UploadLimits:
             bytes_per_server=settings.mb_per_server * MEGABYTE,
             download_seconds=float(settings.download_seconds),
             retention_days=settings.retention_days,
+            sources=FileSources(settings.extra_attachment_origins),
         )
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 
 from bot.clock import ManualClock
-from bot.config import CommandSettings, Config, NextSettings
+from bot.config import CommandSettings, Config, NextSettings, UploadSettings
 from bot.frontend.client import SerialBot
 from bot.library import Library
+from bot.origins import parse_origin
 from bot.poster import Destination
 from bot.store import Store, Subscription
 from tests.discord_double import (
@@ -132,6 +133,8 @@ def config_for(double: DiscordDouble, tmp_path: Path, **overrides: Any) -> Confi
         "default_schedule": SCHEDULE,
         "next": NextSettings(cooldown_minutes=30, quorum=1, quorum_window_minutes=30),
         "commands": CommandSettings(sync_guild=double.guild_id),
+        # The double serves attachments from its own address, allowed as an operator would.
+        "uploads": UploadSettings(extra_attachment_origins=(parse_origin(double.url),)),
     }
     values.update(overrides)
     return Config(**values)

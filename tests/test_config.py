@@ -46,6 +46,7 @@ EVERY_KEY = {
     "uploads.mb_per_server",
     "uploads.download_seconds",
     "uploads.retention_days",
+    "uploads.extra_attachment_origins",
 }
 
 

@@ -69,6 +69,7 @@ KEYS: dict[str, tuple[str, value.ValueCheck]] = {
         value.whole_number(5, 600, " seconds"),
     ),
     "uploads.retention_days": ("uploads.retention_days", value.whole_number(0, 3650, " days")),
+    "uploads.extra_attachment_origins": ("uploads.extra_attachment_origins", value.origins),
 }
 SECTIONS = frozenset(key.partition(".")[0] for key in KEYS if "." in key)
 _NULLABLE = frozenset({"commands.sync_guild", "shards.count", "shards.ids", "metrics.port"})

@@ -70,6 +70,9 @@ class UploadSettings:
     download_seconds: int = 30
     # How long a server's uploads and progress are kept after the bot was removed from it.
     retention_days: int = 30
+    # Attachments are fetched only over https from Discord's own file hosts; these origins
+    # (``https://files.example.net``, or ``http://127.0.0.1:8080`` on this machine) as well.
+    extra_attachment_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

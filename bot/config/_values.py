@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config._settings import DISCUSSION_RULE_MAX, SHARD_COUNT_MAX
+from bot.origins import OriginError, parse_origin
 from bot.schedule import ScheduleError, parse_schedule, timezone_names
 
 
@@ -171,3 +172,23 @@ def port(value: Any) -> int | None:
     if not 1 <= value <= 65535:
         raise InvalidValue(f"{value} is out of range (allowed: 1 to 65535, or null for off)")
     return value
+
+
+def origins(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidValue(
+            f"expected a list of origins such as [https://files.example.net], got {kind_of(value)}"
+        )
+    found: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidValue(
+                f"{item!r} is not an origin (give text such as https://files.example.net)"
+            )
+        try:
+            found.append(parse_origin(item))
+        except OriginError as error:
+            raise InvalidValue(str(error)) from None
+    return tuple(dict.fromkeys(found))

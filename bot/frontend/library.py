@@ -22,19 +22,16 @@ import discord
 from discord import app_commands
 
 from bot.catalog import Entry
+from bot.frontend import library_answers as say
 from bot.frontend.answers import send_ephemeral
 from bot.frontend.downloads import download
 from bot.frontend.library_pages import (
-    NOT_ADMIN,
     asks,
     card,
-    channels,
     cut,
     page_count,
     preview_page,
     preview_view,
-    taken,
-    unknown,
 )
 from bot.frontend.options import Bounded
 from bot.frontend.stories import serial_title, story_choices
@@ -106,7 +103,7 @@ class LibraryCommands(app_commands.Group):
             raise app_commands.NoPrivateMessage()
         if interaction.permissions.manage_channels:
             return True
-        raise app_commands.CheckFailure(NOT_ADMIN)
+        raise app_commands.CheckFailure(say.NOT_ADMIN)
 
     @property
     def limits(self) -> UploadLimits:
@@ -138,12 +135,9 @@ class LibraryCommands(app_commands.Group):
         check_declared(file.filename, file.size, self.limits)
         chosen = check_slug(slug) if slug is not None else default_slug(file.filename)
         if self.bot.catalog.upload(guild_id, chosen) is not None:
-            raise UploadError(taken(chosen))
+            raise UploadError(say.taken(chosen))
         if self.bot.catalog.shared.get(chosen) is not None:
-            raise UploadError(
-                f"`{chosen}` is the slug of one of the bot's shared stories. Choose another "
-                "with the `slug` option."
-            )
+            raise UploadError(say.shared_slug(chosen))
         usage = await self.bot.store.uploads().usage(guild_id)
         problem = over_quota(usage, self.limits, adding=1, size=file.size)
         if problem is not None:
@@ -160,7 +154,7 @@ class LibraryCommands(app_commands.Group):
         try:
             await self.bot.store.uploads().add(entry.upload, self.limits)
         except SlugTaken:
-            raise UploadError(taken(chosen)) from None
+            raise UploadError(say.taken(chosen)) from None
         self.bot.catalog.put(entry)
         log.info("guild %s uploaded %s (%s bytes)", guild_id, entry.key, entry.upload.size)
         await send_ephemeral(interaction, card(entry, heading="Added:", notes=asks(entry)))
@@ -181,6 +175,7 @@ class LibraryCommands(app_commands.Group):
                 declared=file.size,
                 limit=self.limits.max_bytes,
                 seconds=self.limits.download_seconds,
+                sources=self.limits.sources,
             )
             now = self.bot.clock.now()
             upload = Upload(
@@ -224,7 +219,7 @@ class LibraryCommands(app_commands.Group):
         await interaction.response.defer(ephemeral=True, thinking=True)
         entry = self.bot.catalog.find(_guild(interaction), story)
         if entry is None:
-            raise UploadError(unknown(story))
+            raise UploadError(say.unknown(story))
         serial = await asyncio.to_thread(cut, entry, words_per_part, self.bot.catalog.tolerance)
         pages = page_count(serial)
         view = preview_view(entry, words_per_part or 0, 1, pages)
@@ -261,10 +256,7 @@ class LibraryCommands(app_commands.Group):
             words_per_part=words_per_part,
         )
         if not changes:
-            raise UploadError(
-                "Say what to change: `title`, `rating`, `content_notes`, `summary` or "
-                "`words_per_part`."
-            )
+            raise UploadError(say.NOTHING_TO_CHANGE)
         _, upload = await self._own(guild_id, story)
         meta = {**upload.meta, **changes}
         if "rating" in changes:
@@ -276,7 +268,7 @@ class LibraryCommands(app_commands.Group):
             guild_id, upload.slug, title=title_now, meta=meta, now=self.bot.clock.now()
         )
         if not ok:
-            raise UploadError(unknown(story))
+            raise UploadError(say.unknown(story))
         upload = dataclasses.replace(changed, title=title_now)
         new = dataclasses.replace(new, upload=upload)
         self.bot.catalog.put(new)
@@ -299,16 +291,13 @@ class LibraryCommands(app_commands.Group):
         new = await self._read(interaction, file, guild_id, upload.slug, meta, upload)
         assert new.upload is not None
         if not await self.bot.store.uploads().replace(new.upload, self.limits):
-            raise UploadError(unknown(story))
+            raise UploadError(say.unknown(story))
         self.bot.catalog.put(new)
         followers = await self._followers(guild_id, new.key)
         await self._move(followers)
         notes = asks(new)
         if followers:
-            notes.append(
-                f"{channels(followers)} follow{'s' if len(followers) == 1 else ''} it: each "
-                "keeps its place in the text and is told if its parts were renumbered."
-            )
+            notes.append(say.followers_keep_place(followers))
         await send_ephemeral(interaction, card(new, heading="Replaced:", notes=notes))
 
     # --- remove --------------------------------------------------------------------------------
@@ -321,17 +310,11 @@ class LibraryCommands(app_commands.Group):
         entry, upload = await self._own(guild_id, story)
         followers = await self._followers(guild_id, entry.key)
         if followers:
-            raise UploadError(
-                f"{serial_title(entry.serial)} cannot be removed while {channels(followers)} "
-                f"follow{'s' if len(followers) == 1 else ''} it. Run `/serial unsubscribe` "
-                "there first."
-            )
+            raise UploadError(say.cannot_remove(serial_title(entry.serial), followers))
         await self.bot.store.uploads().remove(guild_id, upload.slug)
         self.bot.catalog.drop(guild_id, upload.slug)
         log.info("guild %s removed %s", guild_id, entry.key)
-        await send_ephemeral(
-            interaction, f"Removed {serial_title(entry.serial)} from this server's library."
-        )
+        await send_ephemeral(interaction, say.removed(serial_title(entry.serial)))
 
     # --- autocomplete --------------------------------------------------------------------------
 
@@ -359,10 +342,10 @@ class LibraryCommands(app_commands.Group):
     async def _own(self, guild_id: int, typed: str) -> tuple[Entry, Upload]:
         entry = self.bot.catalog.find(guild_id, typed)
         if entry is None or entry.upload is None:
-            raise UploadError(unknown(typed, shared=entry is not None))
+            raise UploadError(say.unknown(typed, shared=entry is not None))
         upload = await self.bot.store.uploads().get(guild_id, entry.slug)
         if upload is None:
-            raise UploadError(unknown(typed))
+            raise UploadError(say.unknown(typed))
         return entry, upload
 
     async def _followers(self, guild_id: int, key: str) -> list[int]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.utils import escape_markdown
 
+from bot.frontend import library_answers as say
 from bot.frontend.answers import fit_message
 from bot.frontend.stories import OWN_MARK, SHARED_MARK, UNRATED, serial_title
 from bot.limits import AUTHOR_SHOWN, CUSTOM_ID_LIMIT, MESSAGE_LIMIT, shorten
@@ -31,9 +32,6 @@ _OTHER_ENCODINGS = ("Windows-", "Latin-", "ISO-", "cp", "mac_")
 PARTS_PER_PAGE = 8
 BOUNDARIES_SHOWN = 3
 _LINE_SHOWN = 90
-NOT_ADMIN = (
-    "Only members who can manage channels (Manage Channels) may manage this server's stories."
-)
 
 
 def cut(entry: Entry, words_per_part: int | None, tolerance: float) -> Serial:
@@ -175,13 +173,11 @@ class PreviewPage(
     async def callback(self, interaction: Interaction) -> None:
         bot = interaction.client
         if interaction.guild_id is None or not interaction.permissions.manage_channels:
-            await interaction.response.send_message(NOT_ADMIN, ephemeral=True)
+            await interaction.response.send_message(say.NOT_ADMIN, ephemeral=True)
             return
         entry = bot.catalog.find(interaction.guild_id, self.slug)
         if entry is None:
-            await interaction.response.send_message(
-                "That story is no longer in this server's library.", ephemeral=True
-            )
+            await interaction.response.send_message(say.GONE, ephemeral=True)
             return
         serial = cut(entry, self.words or None, bot.catalog.tolerance)
         pages = page_count(serial)
@@ -192,46 +188,11 @@ class PreviewPage(
         )
 
 
-# --- what the library commands say -------------------------------------------------------
-
-
-def taken(slug: str) -> str:
-    return (
-        f"This server already has a story `{slug}`. Upload a new version with "
-        f"`/serial library replace story:{slug}`, or choose another `slug`."
-    )
-
-
-def unknown(typed: str, *, shared: bool = False) -> str:
-    shown = escape_markdown(shorten(typed, 60))
-    if shared:
-        return (
-            f"`{shown}` is one of the bot's shared stories: only its operator can change it. "
-            "Pick one of this server's stories from the list."
-        )
-    return (
-        f"This server has no story `{shown}`. Pick one from the list as you type, or see "
-        "`/serial stories`."
-    )
-
-
-def channels(channel_ids: list[int]) -> str:
-    shown = [f"<#{c}>" for c in channel_ids[:10]]
-    more = len(channel_ids) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
 def asks(entry: Entry) -> list[str]:
     """What the file did not say and an admin should."""
     asks = []
     if not entry.rated:
-        asks.append(
-            f"No rating: the story is kept as **unrated** and no channel can follow it until "
-            f"an admin sets one: `/serial library edit story:{entry.slug} rating:…`."
-        )
+        asks.append(say.unrated(entry.slug))
     if not entry.serial.story.meta.content_notes:
-        asks.append(
-            "No content notes: if the story needs any, add them with "
-            f"`/serial library edit story:{entry.slug} content_notes:…`."
-        )
+        asks.append(say.no_content_notes(entry.slug))
     return asks

@@ -8,9 +8,11 @@ limit (500 MiB with the largest Nitro plan); the CDN answers an unsigned, altere
 with 404. Here the CDN is ``/attachments/...`` on the double's own address (127.0.0.1).
 
 A test can make a file misbehave as a real download may: ``serve="fail"`` (HTTP 500),
-``"hang"`` (headers, then nothing), ``"truncate"`` (the connection drops half-way), and a
-``size`` that differs from the bytes (a client that lied). ``requests`` counts every fetch, so a
-test can tell that a file was never downloaded.
+``"hang"`` (headers, then nothing), ``"truncate"`` (the connection drops half-way),
+``"redirect"`` (302 to another file's link, ``redirect_to``), and a ``size`` that differs from
+the bytes (a client that lied). ``host`` names the file's link by another host name than
+127.0.0.1 (``localhost``: the same server, another origin). ``requests`` counts every fetch, so
+a test can tell that a file was never downloaded.
 """
 
 # Test-facing waits take a ``timeout`` argument, as asyncio's own waits do.
@@ -25,13 +27,14 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import yarl
 from aiohttp import web
 
 if TYPE_CHECKING:
     from .state import World
 
 Json = dict[str, Any]
-Serve = Literal["ok", "fail", "hang", "truncate"]
+Serve = Literal["ok", "fail", "hang", "truncate", "redirect"]
 
 # The largest file any member can upload (Nitro); the client refuses bigger ones.
 UPLOAD_MAX = 500 * 1024 * 1024
@@ -48,6 +51,8 @@ class HostedFile:
     expires: float
     serve: Serve = "ok"
     requests: int = 0
+    host: str | None = None
+    redirect_to: HostedFile | None = None
 
     @property
     def key(self) -> str:
@@ -69,7 +74,11 @@ class AttachmentHost:
         size: int | None = None,
         content_type: str | None = None,
         serve: Serve = "ok",
+        host: str | None = None,
+        redirect_to: HostedFile | None = None,
     ) -> HostedFile:
+        if (serve == "redirect") != (redirect_to is not None):
+            raise ValueError('serve="redirect" goes with redirect_to, and only with it')
         declared = len(data) if size is None else size
         if declared > UPLOAD_MAX:
             raise ValueError(f"Discord's client refuses files over {UPLOAD_MAX} bytes")
@@ -84,6 +93,8 @@ class AttachmentHost:
             content_type=guessed,
             expires=self.world.now() + LINK_LIFETIME_SECONDS,
             serve=serve,
+            host=host,
+            redirect_to=redirect_to,
         )
         self.files[hosted.id] = hosted
         return hosted
@@ -96,9 +107,10 @@ class AttachmentHost:
         expires = f"{int(hosted.expires):x}"
         issued = f"{int(hosted.expires - LINK_LIFETIME_SECONDS):x}"
         signature = self._signature(hosted, expires, issued)
-        return (
-            f"{self._base_url()}/attachments/{hosted.key}?ex={expires}&is={issued}&hm={signature}&"
-        )
+        base = self._base_url()
+        if hosted.host is not None:
+            base = str(yarl.URL(base).with_host(hosted.host))
+        return f"{base}/attachments/{hosted.key}?ex={expires}&is={issued}&hm={signature}&"
 
     def resolved(self, value: Any) -> Json:
         """The attachment object as ``data.resolved.attachments`` carries it."""
@@ -136,6 +148,8 @@ class AttachmentHost:
             raise web.HTTPNotFound(text="This content is no longer available.")
         if hosted.serve == "fail":
             raise web.HTTPInternalServerError()
+        if hosted.redirect_to is not None:
+            raise web.HTTPFound(self.url(hosted.redirect_to))
         # The CDN says how many bytes it holds, whatever size the interaction declared.
         response = web.StreamResponse(
             headers={"Content-Type": hosted.content_type, "Content-Length": str(len(hosted.data))}

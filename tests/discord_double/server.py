@@ -651,12 +651,21 @@ class DiscordDouble:
         size: int | None = None,
         content_type: str | None = None,
         serve: Serve = "ok",
+        host: str | None = None,
+        redirect_to: HostedFile | None = None,
     ) -> HostedFile:
         """A file a member attaches to a command (pass it as the option's value): served from
         a signed link on 127.0.0.1. ``size`` declares another size than the bytes'; ``serve``
-        makes the download fail, hang or break off (see ``attachments``)."""
+        makes the download fail, hang, break off or redirect (see ``attachments``); ``host``
+        names the link by another host name."""
         return self.attachments.add(
-            filename, data, size=size, content_type=content_type, serve=serve
+            filename,
+            data,
+            size=size,
+            content_type=content_type,
+            serve=serve,
+            host=host,
+            redirect_to=redirect_to,
         )
 
     async def click(
