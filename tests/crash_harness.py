@@ -104,7 +104,7 @@ def write_config(
         "database": str(folder / "serialbot.sqlite3"),
         "schedule": {"default": schedule, "timezone": "UTC"},
         "commands": {"sync_guild": double.guild_id},
-        "uploads": {"extra_attachment_origins": [double.url]},
+        "uploads": {"extra_attachment_origins": [double.origin]},
         "log_level": "INFO",
         **extra,
     }

@@ -134,7 +134,7 @@ def config_for(double: DiscordDouble, tmp_path: Path, **overrides: Any) -> Confi
         "next": NextSettings(cooldown_minutes=30, quorum=1, quorum_window_minutes=30),
         "commands": CommandSettings(sync_guild=double.guild_id),
         # The double serves attachments from its own address, allowed as an operator would.
-        "uploads": UploadSettings(extra_attachment_origins=(parse_origin(double.url),)),
+        "uploads": UploadSettings(extra_attachment_origins=(parse_origin(double.origin),)),
     }
     values.update(overrides)
     return Config(**values)

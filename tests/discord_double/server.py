@@ -218,6 +218,14 @@ class DiscordDouble:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def origin(self) -> str:
+        """Where it serves attachments from, as ``uploads.extra_attachment_origins`` names it;
+        known before it starts when it was given a port."""
+        if self._runner is None and not self._port:
+            raise RuntimeError("the double is not running and was given no port")
+        return f"http://{self.host}:{self._port}"
+
+    @property
     def api_base(self) -> str:
         """The value for ``discord.http.Route.BASE``."""
         return self.url + API_PREFIX
