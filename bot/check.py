@@ -1,9 +1,11 @@
 """``serialbot check``: is the configuration usable, and which stories will the bot post?
 
-Reads the configuration (every problem in it, not just the first) and the whole story library,
-then prints one row per story (slug, title, parts, words, rating, content notes, problems) and
-every problem with the file it is in. Exit status 0 when all is well, 1 when anything is wrong,
-so it can gate a deployment.
+Reads the configuration (every problem in it, not just the first), the whole story library and
+every story the servers uploaded (each read again by the loaders and checks it met when it was
+uploaded, from the database, which is not changed), then prints one row per story (slug, title,
+parts, words, rating, content notes, problems), one per upload (server, slug, title, rating,
+size, problems) and every problem with the file or upload it is in. Exit status 0 when all is
+well, 1 when anything is wrong, so it can gate a deployment.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.config import Config, ConfigError, load_config
 from bot.configured_library import load_library
 from bot.library import Library, StoryError, slug_for
+from bot.storage import StoreUnavailable
 from bot.store import SCHEMA_VERSION, StoreError
 from bot.story import Rating, Serial
 from bot.story_checks import story_warnings
+from bot.uploads import size_of
+from bot.uploads_report import UploadCheck, check_upload, postgres_files, sqlite_files
 
-__all__ = ["StoryRow", "library_rows", "main", "render_table"]
+__all__ = ["StoryRow", "library_rows", "main", "render_table", "render_uploads"]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +167,84 @@ def _schema_state(where: str, version: int | None) -> tuple[str, str | None]:
     return f"{where} · schema version {version}, up to date", None
 
 
+def _read_uploads(config: Config) -> list[UploadCheck]:
+    """Every upload in the database, each loaded as at upload time; none when there is no
+    database yet. Raises ``StoreError`` or ``StoreUnavailable`` when it cannot be read."""
+    settings = {
+        "words_per_part": config.words_per_part,
+        "tolerance": config.tolerance,
+        "max_bytes": config.max_story_bytes,
+        "author_notes": config.author_notes,
+    }
+    if config.database_url is not None:
+        return asyncio.run(_postgres_uploads(config.database_url, settings))
+    if not config.database.is_file():
+        return []
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{config.database.absolute().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            db.row_factory = sqlite3.Row
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                return []  # already a problem of the database's
+            return [
+                found if isinstance(found, UploadCheck) else check_upload(found, **settings)
+                for found in sqlite_files(db, version)
+            ]
+    except sqlite3.Error as error:
+        raise StoreError(f"{_where(config.database)}: uploads cannot be read ({error})") from None
+
+
+async def _postgres_uploads(url: str, settings: dict[str, Any]) -> list[UploadCheck]:
+    from bot.pgstore import read_only
+
+    async with read_only(url) as (db, version):
+        return [
+            found if isinstance(found, UploadCheck) else check_upload(found, **settings)
+            async for found in postgres_files(db, version)
+        ]
+
+
+_UPLOAD_HEADINGS = ("server", "story", "title", "parts", "words", "rating", "size", "problems")
+_UPLOAD_RIGHT = frozenset({"parts", "words", "size"})
+
+
+def render_uploads(checks: Sequence[UploadCheck]) -> str:
+    """The uploads as an aligned plain-text table with a heading line."""
+    cells = [
+        [
+            str(c.guild_id),
+            c.slug,
+            _clip(c.title, _TITLE_WIDTH) or _NONE,
+            _NONE if c.parts is None else str(c.parts),
+            _NONE if c.words is None else f"{c.words:,}",
+            c.rating,
+            size_of(c.size),
+            _clip(c.problem, _PROBLEM_WIDTH) if c.problem else _NONE,
+        ]
+        for c in checks
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(_UPLOAD_HEADINGS)]
+
+    def line(values: Sequence[str]) -> str:
+        padded = [
+            v.rjust(w) if h in _UPLOAD_RIGHT else v.ljust(w)
+            for v, w, h in zip(values, widths, _UPLOAD_HEADINGS, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(_UPLOAD_HEADINGS), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def _upload_problem(check: UploadCheck) -> str:
+    return (
+        f"upload {check.slug} of server {check.guild_id} ({check.filename}) no longer loads: "
+        f"{check.problem} Its channels pause until the server's admins upload it again with "
+        f"/serial library replace story:{check.slug}."
+    )
+
+
 def _story_problem(problem: StoryError) -> str:
     return f"{_where(problem.path)}: {problem.reason}"
 
@@ -179,6 +262,7 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         stream.write(text + "\n")
 
     problems: list[str] = []
+    database_ok = False
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -199,6 +283,7 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         )
         if problem is not None:
             problems.append(problem)
+        database_ok = problem is None
 
     library = load_library(config)
     problems.extend(_story_problem(p) for p in library.problems)
@@ -217,6 +302,24 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if rows:
         say()
         say(render_table(rows))
+    if database_ok:
+        try:
+            uploads = _read_uploads(config)
+        except (StoreError, StoreUnavailable) as error:
+            problems.append(f"uploads: {error}")
+        else:
+            broken = [c for c in uploads if c.problem is not None]
+            servers = len({c.guild_id for c in uploads})
+            say()
+            say(
+                f"Uploads: {len(uploads)} stor{'y' if len(uploads) == 1 else 'ies'} of "
+                f"{servers} server{'' if servers == 1 else 's'} in the database, "
+                f"{len(broken)} that no longer load{'s' if len(broken) == 1 else ''}"
+            )
+            if uploads:
+                say()
+                say(render_uploads(uploads))
+            problems.extend(_upload_problem(c) for c in broken)
     say()
     # What a reader would notice: worth fixing, but the bot can post these stories.
     warnings = [warning for serial in library for warning in story_warnings(serial)]

@@ -14,11 +14,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.metrics import DatabaseSummary
 from bot.store import SCHEMA_VERSION, newer_schema_message
 
-__all__ = ["OverviewError", "SubscriptionRow", "read_only", "subscriptions", "summary"]
+__all__ = [
+    "OverviewError",
+    "SubscriptionRow",
+    "postgres_subscriptions",
+    "postgres_summary",
+    "read_only",
+    "subscriptions",
+    "summary",
+]
 
 
 class OverviewError(Exception):
@@ -65,7 +74,7 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def _state(row: sqlite3.Row) -> str:
+def _state(row: Any) -> str:
     if row["completed_at"] is not None:
         return "finished"
     return "paused" if row["paused"] else "active"
@@ -80,52 +89,74 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_SUBSCRIPTIONS = "SELECT * FROM subscriptions ORDER BY guild_id, channel_id"
+_STATES = (
+    "SELECT CASE WHEN completed_at IS NOT NULL THEN 'finished' "
+    "WHEN paused = 1 THEN 'paused' ELSE 'active' END AS state, COUNT(*) AS n "
+    "FROM subscriptions GROUP BY state"
+)
+_PAUSED = (
+    "SELECT COALESCE(pause_reason, '') AS reason, COUNT(*) AS n FROM subscriptions "
+    "WHERE paused = 1 AND completed_at IS NULL GROUP BY 1"
+)
+# The same condition as the store's due index, so this reads due rows only.
+_DUE = (
+    "SELECT COUNT(*) AS n, MIN(next_due) AS oldest FROM subscriptions "
+    "WHERE paused = 0 AND completed_at IS NULL AND next_due <= {}"
+)
+
+
+def _row(row: Any) -> SubscriptionRow:
+    """A subscription row of either dialect (``sqlite3.Row`` or asyncpg's ``Record``)."""
+    return SubscriptionRow(
+        guild_id=int(row["guild_id"]),
+        channel_id=int(row["channel_id"]),
+        slug=row["slug"],
+        next_part=int(row["next_part"]),
+        part_count=row["part_count"] if "part_count" in row.keys() else None,  # noqa: SIM118
+        next_due=_when(row["next_due"]),
+        state=_state(row),
+        reason=row["pause_reason"] if row["paused"] else None,
+        retries=int(row["retry_count"]),
+        schedule=row["schedule"],
+        timezone=row["timezone"],
+    )
+
+
+def _summary(
+    states: Any, paused: Any, due: int, oldest: str | None, now: datetime
+) -> DatabaseSummary:
+    waited = (now - _when(oldest)).total_seconds() if oldest is not None else 0.0
+    return DatabaseSummary(
+        serials={str(r[0]): int(r[1]) for r in states},
+        paused={str(r[0]): int(r[1]) for r in paused},
+        due=int(due),
+        oldest_due_seconds=max(0.0, waited),
+    )
+
+
 def subscriptions(db: sqlite3.Connection) -> list[SubscriptionRow]:
     """Every subscription, by server and channel."""
-    rows = db.execute("SELECT * FROM subscriptions ORDER BY guild_id, channel_id").fetchall()
-    return [
-        SubscriptionRow(
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            slug=row["slug"],
-            next_part=row["next_part"],
-            part_count=row["part_count"] if "part_count" in row.keys() else None,  # noqa: SIM118
-            next_due=_when(row["next_due"]),
-            state=_state(row),
-            reason=row["pause_reason"] if row["paused"] else None,
-            retries=row["retry_count"],
-            schedule=row["schedule"],
-            timezone=row["timezone"],
-        )
-        for row in rows
-    ]
+    return [_row(row) for row in db.execute(_SUBSCRIPTIONS).fetchall()]
 
 
 def summary(db: sqlite3.Connection, now: datetime) -> DatabaseSummary:
     """Serials by state, paused ones by reason, and what is due but not yet posted."""
-    serials = dict(
-        db.execute(
-            "SELECT CASE WHEN completed_at IS NOT NULL THEN 'finished' "
-            "WHEN paused THEN 'paused' ELSE 'active' END AS state, COUNT(*) "
-            "FROM subscriptions GROUP BY state"
-        ).fetchall()
+    due, oldest = db.execute(_DUE.format("?"), (_ts(now),)).fetchone()
+    return _summary(
+        db.execute(_STATES).fetchall(), db.execute(_PAUSED).fetchall(), due, oldest, now
     )
-    paused = dict(
-        db.execute(
-            "SELECT COALESCE(pause_reason, ''), COUNT(*) FROM subscriptions "
-            "WHERE paused = 1 AND completed_at IS NULL GROUP BY 1"
-        ).fetchall()
-    )
-    # The same condition as the store's due index, so this reads due rows only.
-    due, oldest = db.execute(
-        "SELECT COUNT(*), MIN(next_due) FROM subscriptions "
-        "WHERE paused = 0 AND completed_at IS NULL AND next_due <= ?",
-        (_ts(now),),
-    ).fetchone()
-    waited = (now - _when(oldest)).total_seconds() if oldest is not None else 0.0
-    return DatabaseSummary(
-        serials=serials, paused=paused, due=due, oldest_due_seconds=max(0.0, waited)
-    )
+
+
+async def postgres_subscriptions(db: Any) -> list[SubscriptionRow]:
+    """``subscriptions`` on a PostgreSQL connection (``bot.pgstore.read_only``)."""
+    return [_row(row) for row in await db.fetch(_SUBSCRIPTIONS)]
+
+
+async def postgres_summary(db: Any, now: datetime) -> DatabaseSummary:
+    """``summary`` on a PostgreSQL connection (``bot.pgstore.read_only``)."""
+    due = await db.fetchrow(_DUE.format("$1"), _ts(now))
+    return _summary(await db.fetch(_STATES), await db.fetch(_PAUSED), due["n"], due["oldest"], now)
 
 
 def summary_of(path: Path) -> DatabaseSummary:

@@ -160,6 +160,12 @@ def mb(count: int) -> str:
     return f"{value:.0f} MB" if value >= 10 or value == int(value) else f"{value:.1f} MB"
 
 
+def size_of(count: int) -> str:
+    """A file's size as an operator's tables show it: ``mb``, or ``12 kB`` below a tenth of a
+    megabyte (rounded up, so a non-empty file never reads as nothing)."""
+    return mb(count) if count >= MEGABYTE // 10 else f"{-(-count // 1024)} kB"
+
+
 # --- before downloading ------------------------------------------------------------------------
 
 

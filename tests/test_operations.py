@@ -93,7 +93,8 @@ async def test_a_running_bot_logs_json_serves_metrics_and_is_read_by_status_and_
         code, out, err = await serialbot("status", "--config", str(config))
         assert code == 0, err
         assert "2 subscriptions: 2 active, 0 paused, 0 finished" in out
-        rows = [line for line in out.splitlines() if "lighthouse" in line]
+        guild = str(discord_double.guild_id)
+        rows = [line for line in out.splitlines() if line.startswith(guild + " ")]
         assert sorted(int(row.split()[1]) for row in rows) == sorted(channels)
         assert all(re.search(r"  [2-9] of \d+  ", row) for row in rows), out
 

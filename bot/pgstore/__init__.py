@@ -16,11 +16,11 @@ retries with backoff, posts nothing it cannot record, loses nothing).
 
 from __future__ import annotations
 
-from bot.pgstore.base import inspect, redact
+from bot.pgstore.base import inspect, read_only, redact
 from bot.pgstore.schema import PG_MIGRATIONS
 from bot.pgstore.together import PostgresTogether
 
-__all__ = ["PG_MIGRATIONS", "PostgresStore", "inspect", "redact"]
+__all__ = ["PG_MIGRATIONS", "PostgresStore", "inspect", "read_only", "redact"]
 
 
 class PostgresStore(PostgresTogether):

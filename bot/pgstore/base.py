@@ -192,3 +192,30 @@ async def inspect(url: str, *, connect_seconds: float = 10.0) -> int | None:
         return int(await db.fetchval("SELECT version FROM serialbot_schema"))
     finally:
         await db.close()
+
+
+@asynccontextmanager
+async def read_only(url: str, *, connect_seconds: float = 10.0) -> AsyncIterator[tuple[Any, int]]:
+    """A connection inside a read-only transaction, with the schema version (0 when serialbot
+    has not created its tables there yet): for ``check`` and ``status``, which change nothing.
+    Raises ``StoreUnavailable`` or ``StoreError``; a newer schema is refused as ``open`` does."""
+    try:
+        db = await asyncpg.connect(url, timeout=connect_seconds)
+    except _UNREACHABLE as exc:
+        raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
+    except asyncpg.PostgresError as exc:
+        raise StoreError(f"PostgreSQL at {redact(url)} refused the connection: {exc}") from exc
+    try:
+        async with db.transaction(readonly=True):
+            version = 0
+            if await db.fetchval("SELECT to_regclass('serialbot_schema')") is not None:
+                version = int(await db.fetchval("SELECT version FROM serialbot_schema") or 0)
+            if version > len(PG_MIGRATIONS):
+                raise StoreError(
+                    f"The database at {redact(url)} has schema version {version}, but this "
+                    f"serialbot understands versions up to {len(PG_MIGRATIONS)}. Upgrade "
+                    "serialbot, or point it at another database."
+                )
+            yield db, version
+    finally:
+        await db.close()
