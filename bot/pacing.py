@@ -4,7 +4,7 @@ the bot to stop.
 Discord allows a bot about 50 requests a second in all and bans an IP (for about an hour) after
 10,000 invalid requests (401, 403, 429) in 10 minutes. Learning the global limit from 429s, as a
 library does on its own, costs about one 429 per accepted request under load; so requests leave
-through ``Pacer``, evenly spaced a little under the limit and first come, first served (the
+through ``Pacer``, a token bucket a little under the limit, first come, first served (the
 scheduler asks in due order, so parts go out in due order). When the API says "stop" (a global
 429, a long ``retry_after``, a ban) ``Pacer.pause`` holds every request until then, and
 ``RestHealth`` keeps what others read: the pause, why, and the invalid requests of the last ten
@@ -34,6 +34,10 @@ INVALID_REQUEST_BAN_LINE = 10_000
 # A request finding the API paused for longer than this is refused at once (``Paused``) rather
 # than left waiting: the scheduler puts its post off until the pause ends.
 MAX_QUEUED_WAIT_SECONDS = 10.0
+# How much unused rate the pacer keeps, in seconds of it: a turn the event loop took up late, or
+# a moment when every channel under way was waiting for an answer, is made up for afterwards
+# rather than lost. Nothing asked for longer than this is idleness, which builds no burst.
+DEFAULT_CATCH_UP_SECONDS = 0.25
 
 # Requests made on behalf of a member who is waiting (``/serial next``) go before the queue of
 # scheduled posts, and do not wait for their place on the grid while the last second has room.
@@ -104,15 +108,20 @@ class RestHealth:
 
 
 class Pacer:
-    """An even-spaced queue in front of every request: one request every ``1 / rate`` seconds
-    at most, granted in the order asked (urgent ones first), all held while paused.
+    """A token bucket in front of every request: ``rate`` tokens a second accrue on the real
+    (monotonic) clock and each scheduled request spends one; requests are let go in the order
+    asked (urgent ones first), all held while paused.
 
-    Slots are placed on a fixed grid from the last one granted, not from when a waiter woke, so
-    the rate holds when the event loop runs late; no burst builds up while idle. Urgent requests
-    (a member waiting on the answer) skip the grid: they go at once while the last second holds
-    fewer than ``rate + 1`` requests, so a part asked for is not spaced out behind itself. Every
-    request, urgent or not, counts in that second: any window of one second sees at most
-    ``rate + 1`` requests whatever the shape of the API's window, under any load.
+    Tokens accrue on elapsed time, not per grant, so a waiter woken late, or a moment when
+    nothing is asked, costs no rate: up to ``catch_up`` seconds' worth wait for the next
+    requests, which go at twice the rate until they are spent (never at the same instant, so
+    the answers' jitter cannot bunch them into one of the API's seconds). After longer than
+    that with nothing asked the bucket starts again from one token: idle time builds no burst.
+    On top of the bucket, no request goes while the last second already holds ``per_second``
+    (the rate's whole part + 1) requests, whatever their kind: any window of one second sees at
+    most ``rate + 1`` requests whatever the shape of the API's window, under any load. Urgent
+    requests (a member waiting on the answer) need only that room, so a part asked for is not
+    spaced out behind itself; they spend a token when there is one.
     """
 
     def __init__(
@@ -123,6 +132,7 @@ class Pacer:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         max_queued_wait: float = MAX_QUEUED_WAIT_SECONDS,
+        catch_up: float = DEFAULT_CATCH_UP_SECONDS,
     ) -> None:
         if requests_per_second <= 0:
             raise ValueError("requests_per_second must be positive")
@@ -131,7 +141,11 @@ class Pacer:
         self.max_queued_wait = max_queued_wait
         self._monotonic = monotonic
         self._sleep = sleep
-        self._next = 0.0
+        self.catch_up = catch_up
+        self.capacity = max(1.0, catch_up * requests_per_second)
+        self._tokens = 1.0
+        self._filled_at = float("-inf")
+        self._last_granted = float("-inf")
         # When the requests of the last second were granted (at most ``per_second`` of them).
         self.per_second = math.floor(requests_per_second) + 1
         self._recent: collections.deque[float] = collections.deque()
@@ -157,7 +171,7 @@ class Pacer:
             if urgent:
                 self._granted_urgent(now)
                 return
-            if not self._waiting and now >= self._next:
+            if not self._waiting and self._token_at(now) <= now:
                 self._granted(now)
                 return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -189,17 +203,29 @@ class Pacer:
             recent.popleft()
         return now if len(recent) < self.per_second else recent[0] + 1.0
 
+    def _token_at(self, now: float) -> float:
+        """When the next scheduled request may go as far as the bucket is concerned (``now``
+        if it may)."""
+        idle = now - self._filled_at
+        if idle > self.catch_up + self.interval:
+            tokens = 1.0  # idle, not late: start again without a burst
+        else:
+            tokens = min(self.capacity, self._tokens + idle / self.interval)
+        self._tokens, self._filled_at = tokens, now
+        at = now if tokens >= 1.0 else now + (1.0 - tokens) * self.interval
+        return max(at, self._last_granted + self.interval / 2)
+
     def _granted(self, now: float) -> None:
-        # Keep to the grid when a little late (the loop was busy); start a new grid after a
-        # longer gap, so idle time never turns into a burst.
-        late = now - self._next
-        self._next = (self._next if late < self.interval / 2 else now) + self.interval
+        self._tokens -= 1.0
+        self._last_granted = now
         self._recent.append(now)
         self.health.sent()
 
     def _granted_urgent(self, now: float) -> None:
-        # Off the grid: the scheduled posts keep their slots, and the second's count (which
-        # they also heed) keeps the whole within the limit.
+        # The scheduled posts keep the tokens there are not; the second's count (which they
+        # also heed) keeps the whole within the limit.
+        if self._token_at(now) <= now:
+            self._tokens -= 1.0
         self._recent.append(now)
         self.health.sent()
 
@@ -222,7 +248,7 @@ class Pacer:
                     future.set_exception(Paused(held, reason))
                 return
             urgent = self._has_urgent()
-            start = max(now if urgent else self._next, now + held, self._room_at(now))
+            start = max(now if urgent else self._token_at(now), now + held, self._room_at(now))
             if start > now:
                 # Look again after the sleep: a pause may have begun meanwhile.
                 await self._sleep(start - now)

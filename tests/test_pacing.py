@@ -28,6 +28,8 @@ class VirtualTime:
 
 
 def pacer(rate: float = 10.0, **options: float) -> tuple[Pacer, VirtualTime]:
+    """A pacer that keeps no unused rate unless told to (``catch_up``): one turn at a time."""
+    options.setdefault("catch_up", 0.0)
     clock = VirtualTime()
     return Pacer(rate, monotonic=clock, sleep=clock.sleep, **options), clock
 
@@ -63,13 +65,71 @@ async def test_no_second_holds_more_than_rate_plus_one_requests() -> None:
 
 
 async def test_idle_time_does_not_build_a_burst() -> None:
-    p, clock = pacer(10.0)
+    p, clock = pacer(10.0, catch_up=0.5)
     await p.acquire()
     clock.now += 60.0
     log: list[tuple[str, float]] = []
     begin = clock.now
     await asyncio.gather(*(_take(p, clock, str(i), log) for i in range(5)))
     assert [t - begin for _, t in log] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+
+
+class LateTime(VirtualTime):
+    """An event loop that wakes the pacer late: every third sleep overruns by ``late``."""
+
+    def __init__(self, late: float) -> None:
+        super().__init__()
+        self.late = late
+        self.sleeps = 0
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        await super().sleep(seconds + (self.late if self.sleeps % 3 == 0 else 0.0))
+
+
+async def _rate_with_late_wakes(catch_up: float) -> tuple[float, list[float]]:
+    clock = LateTime(late=0.03)  # more than half a turn at 48/s
+    p = Pacer(48.0, monotonic=clock, sleep=clock.sleep, catch_up=catch_up)
+    log: list[tuple[str, float]] = []
+    await asyncio.gather(*(_take(p, clock, str(i), log) for i in range(600)))
+    times = [t for _, t in log]
+    steady = times[int(p.capacity) :]  # the bucket starts full
+    return (len(steady) - 1) / (steady[-1] - steady[0]), times
+
+
+async def test_a_loop_that_wakes_late_costs_no_rate() -> None:
+    rate, times = await _rate_with_late_wakes(catch_up=0.25)
+    assert rate == pytest.approx(48.0, rel=0.005)
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u < t + 1.0) <= 49
+    # Without the kept rate every late wake-up is lost (this is what the catch-up is for).
+    lossy, _ = await _rate_with_late_wakes(catch_up=0.0)
+    assert lossy < 44.0
+
+
+async def _after_a_lull(catch_up: float) -> tuple[float, list[float], list[float]]:
+    p, clock = pacer(48.0, catch_up=catch_up)
+    log: list[tuple[str, float]] = []
+    await asyncio.gather(*(_take(p, clock, f"a{i}", log) for i in range(200)))
+    resumed = clock.now + 0.2  # every channel under way waits for an answer for 0.2 s
+    clock.now = resumed
+    await asyncio.gather(*(_take(p, clock, f"b{i}", log) for i in range(100)))
+    after = [t - resumed for label, t in log if label.startswith("b")]
+    return resumed, after, [t for _, t in log]
+
+
+async def test_a_moment_with_nothing_asked_is_made_up_afterwards() -> None:
+    _, after, times = await _after_a_lull(catch_up=0.25)
+    # The 0.2 s of unused rate (9.6 turns) goes at twice the rate, never at the same instant.
+    gaps = [b - a for a, b in itertools.pairwise(after)]
+    assert gaps[:10] == pytest.approx([1 / 96] * 10)
+    assert min(gaps) >= 1 / 96 - 1e-9
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u < t + 1.0) <= 49
+    # Without the kept rate the lull is lost: the same 100 requests take a turn longer.
+    _, lossy, _ = await _after_a_lull(catch_up=0.0)
+    assert lossy[-1] == pytest.approx(99 / 48)
+    assert after[-1] < lossy[-1] - 0.04
 
 
 async def test_urgent_requests_go_before_the_queue() -> None:
@@ -93,7 +153,7 @@ async def test_a_members_requests_go_at_once_while_the_second_has_room() -> None
         for part in ("header", "text", "thread"):
             await _take(p, clock, part, log)
     assert [t - begin for _, t in log] == [0.0, 0.0, 0.0]
-    # The scheduled stream keeps its grid.
+    # The scheduled stream keeps its rate.
     await _take(p, clock, "post", log)
     assert log[-1][1] - begin == pytest.approx(1 / 48)
 
