@@ -21,7 +21,8 @@ when the scheduler acts next (equal to the slot, except while retrying or catchi
 
 The modules, one job each: ``_commands`` (the ``Scheduler``: its lifecycle and what admins
 ask of a channel), ``_reading`` (what readers ask: the next part now, status), ``_loop`` (the
-supervised task), ``_delivery`` (posting one part, once), ``_timing`` (slots, catch-up and part
+supervised task), ``_delivery`` (posting one part, once), ``_sending`` (sending it, and what a
+failure means), ``_following`` (following the library), ``_timing`` (slots, catch-up and part
 numbering across revisions), ``_answers`` (results and their wording), ``_errors`` (requests
 that cannot be done) and ``_settings``.
 """
@@ -29,7 +30,7 @@ that cannot be done) and ``_settings``.
 from bot.schedule import ScheduleError
 from bot.scheduler._answers import ChannelStatus, NextOutcome, unwritable_status
 from bot.scheduler._commands import THREAD_ARCHIVE_MINUTES, Scheduler
-from bot.scheduler._delivery import PartPosted, delivery_nonce
+from bot.scheduler._delivery import PartPosted
 from bot.scheduler._errors import (
     AlreadySubscribed,
     NotSubscribed,
@@ -37,6 +38,7 @@ from bot.scheduler._errors import (
     SerialError,
     UnknownStory,
 )
+from bot.scheduler._sending import delivery_nonce
 from bot.scheduler._settings import SchedulerSettings, SerialSource
 
 __all__ = [
