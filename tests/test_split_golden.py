@@ -1,0 +1,125 @@
+"""Golden digests of everything loading and splitting produce: the normalised text, metadata,
+asides, warnings, emphasis, every paragraph with its flags, and every part with its boundaries,
+heading and readable pieces, at two part lengths. Any change to what a reader would be posted
+shows here; a change meant to alter it updates the digest and says why in its commit.
+
+Inputs: the Project Gutenberg files in ``shared/texts`` (see ``test_gutenberg_texts``), the
+bundled story, and generated novels (plain text, HTML, EPUB) from the benchmark's seeded writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from bench._data import write_epub_novel, write_html_novel, write_novel
+from bot.defaults import stories_folder
+from bot.library import load_story, make_serial
+from bot.story import Story
+
+_REPOSITORY = Path(__file__).resolve().parent.parent
+TEXTS = next(
+    (
+        c
+        for c in (
+            _REPOSITORY.parent / "shared" / "texts",
+            _REPOSITORY.parent.parent / "shared" / "texts",
+        )
+        if c.is_dir()
+    ),
+    None,
+)
+LENGTHS = (1200, 300)
+_FLAGS = ("heading", "dialogue", "lines", "lead_in", "major")
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def digests(story: Story) -> tuple[str, ...]:
+    """(the story's digest, then one per part length: boundaries, headings, pieces)."""
+    paragraphs = [
+        (p.start, p.end, p.words, int(p.break_before), *(getattr(p, f) for f in _FLAGS))
+        for p in story.paragraphs
+    ]
+    found = [
+        _digest(
+            (
+                hashlib.sha256(story.text.encode("utf-8", "surrogatepass")).hexdigest(),
+                story.slug,
+                story.revision,
+                repr(story.meta),
+                story.soft_wraps,
+                story.source,
+                story.warnings,
+                [(a.kind, a.start, a.end) for a in story.asides],
+                story.emphasis,
+                paragraphs,
+            )
+        )
+    ]
+    for length in LENGTHS:
+        parts = make_serial(story, length).parts
+        found.append(
+            _digest(
+                [
+                    (p.index, p.start, p.end, p.words, int(p.ends_with), p.heading, p.paragraphs)
+                    for p in parts
+                ]
+            )
+        )
+    return tuple(found)
+
+
+GUTENBERG = {
+    "christmas-carol_pg46.txt": ("7dc2961b5c10ed17", "b81aa71a12d7d4d5", "4e4ed92b28ee9138"),
+    "don-quijote_pg2000_es.txt": ("bc6c7f7133356fde", "fa24f4b1b898133c", "4f57bfd310c3ecbe"),
+    "dracula_pg345.txt": ("e8c601ee4532c80b", "81e05dc5cc0eece8", "c794f9910dd6c43f"),
+    "dubliners_2814-0.txt": ("e9a16bc05a310913", "e43df2398cc73315", "1570e0991795245b"),
+    "jekyll-hyde_43-0_cp1252.txt": ("ef98f7906ca2f242", "c3dd69b9f90363cc", "015ed18f5073d043"),
+    "shakespeare-sonnets_wssnt10_smallprint.txt": (
+        "d93fc510121d01cc",
+        "c86ca55641c65366",
+        "45525077ae4d391a",
+    ),
+    "the-raven_pg1065.txt": ("236145e8bc79e619", "06d6d6b8ba1246f2", "b697c7a029c8efe5"),
+    "war-of-the-worlds_36-0_crlf.txt": ("ece34dfcfb2acd59", "52e1ac491e198881", "bb3455acc2d48062"),
+}
+GENERATED = {
+    "you-left.txt": ("864ecd3e5d0c86b8", "704e74ac12a7718c", "704e74ac12a7718c"),
+    "novel-300000-1.txt": ("2fe71fc6de74e05a", "32d383b38ee1103d", "b1bb4f9448aa1aa0"),
+    "novel-60000-2.txt": ("eea28986a764e685", "c68901fed62461d8", "b6522b59926b0b54"),
+    "novel-200000-3.html": ("870e4bd7b01be085", "0232352126136450", "7381477ac9e6dafa"),
+    "novel-200000-4.epub": ("69d04a947f94770c", "352e268992b02b1e", "c2f18f42483efebf"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUTENBERG))
+def test_a_gutenberg_text_loads_and_splits_as_it_did(name: str):
+    if TEXTS is None:
+        if os.environ.get("CI", "").lower() == "true":
+            raise RuntimeError("the Project Gutenberg test texts are missing")
+        pytest.skip("no Project Gutenberg texts beside the repository")
+    assert digests(load_story(TEXTS / name)) == GUTENBERG[name]
+
+
+def test_every_gutenberg_text_has_a_digest():
+    if TEXTS is not None:
+        assert sorted(p.name for p in TEXTS.glob("*.txt")) == sorted(GUTENBERG)
+
+
+def test_the_bundled_story_loads_and_splits_as_it_did():
+    assert digests(load_story(stories_folder() / "you-left.txt")) == GENERATED["you-left.txt"]
+
+
+@pytest.mark.parametrize("name", sorted(set(GENERATED) - {"you-left.txt"}))
+def test_a_generated_novel_loads_and_splits_as_it_did(name: str, tmp_path: Path):
+    writers = {".txt": write_novel, ".html": write_html_novel, ".epub": write_epub_novel}
+    stem, suffix = name.rsplit(".", 1)
+    size, seed = (int(n) for n in stem.split("-")[1:])
+    path = writers[f".{suffix}"](tmp_path, stem, size, seed=seed)
+    assert digests(load_story(path)) == GENERATED[name]
