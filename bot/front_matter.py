@@ -15,7 +15,7 @@ from bot.headings import (
     heading_kind,
     is_marker,
 )
-from bot.story import Aside, Paragraph
+from bot.story import Aside
 
 Unit = tuple[int, int, int]  # (start, end, blank lines before)
 _LABELLED = re.compile(r"#{0,6}\s*(title|author|by)\s*:\s*(\S.*)", re.IGNORECASE)
@@ -32,7 +32,11 @@ class FrontMatter:
     title: str | None
     author: str | None
     asides: list[Aside]
-    paragraphs: list[Paragraph]
+    # The paragraphs found so far, a column each (see ``bot.structure``).
+    _starts: list[int]
+    _ends: list[int]
+    _words: list[int]
+    _flags: bytearray
     _contents: set[str]
 
     def _labelled(self, text: str, units: list[Unit]) -> list[Unit]:
@@ -196,19 +200,17 @@ class FrontMatter:
 
     def _back_matter(self, text: str) -> None:
         """Publishers' advertisements and the like after a closing "THE END"."""
-        paragraphs = self.paragraphs
-        total = sum(p.words for p in paragraphs)
+        starts, ends, words = self._starts, self._ends, self._words
+        total = sum(words)
         tail = 0
-        for index in range(len(paragraphs) - 1, 0, -1):
-            paragraph = paragraphs[index]
-            if headings.THE_END.fullmatch(text[paragraph.start : paragraph.end]):
-                if index + 1 < len(paragraphs):
-                    self.asides.append(
-                        Aside("back matter", paragraphs[index + 1].start, paragraphs[-1].end)
-                    )
-                    del paragraphs[index + 1 :]
+        for index in range(len(words) - 1, 0, -1):
+            if headings.THE_END.fullmatch(text[starts[index] : ends[index]]):
+                if index + 1 < len(words):
+                    self.asides.append(Aside("back matter", starts[index + 1], ends[-1]))
+                    for column in (starts, ends, words, self._flags):
+                        del column[index + 1 :]
                 return
-            tail += paragraph.words
+            tail += words[index]
             if tail > total * _BACK_MATTER_SHARE:
                 return
 

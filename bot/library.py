@@ -168,7 +168,7 @@ def story_from_text(
         path=path,
         meta=meta,
         text=text,
-        paragraphs=tuple(structure.paragraphs),
+        paragraphs=structure.paragraphs,
         revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
         soft_wraps=structure.soft_wraps,
         asides=tuple(structure.asides),

@@ -3,7 +3,7 @@ line by line), the scene breaks inside it marked, and the chapter a reader is in
 
 from __future__ import annotations
 
-from bot.story import Break, Story
+from bot.story import BREAK_BITS, HEADING, Break, ParagraphTable, Story
 
 # Shown between two scenes inside one part when the author marked the scene break only with
 # extra blank lines, which a chat message would not keep.
@@ -80,12 +80,17 @@ def chapters(story: Story) -> tuple[list[int], list[str]]:
     starts: list[int] = []
     titles: list[str] = []
     paragraphs = story.paragraphs
+    table = ParagraphTable.of(paragraphs)
+    count = len(table)
     major = ""
-    for index, paragraph in enumerate(paragraphs):
-        if not (paragraph.heading and paragraph.break_before == Break.CHAPTER):
+    # The flags say which paragraphs are chapter headings without a ``Paragraph`` for each.
+    chapter_heading = HEADING | Break.CHAPTER
+    for index, flags in enumerate(table.flags):
+        if flags & (HEADING | BREAK_BITS) != chapter_heading:
             continue
+        paragraph = paragraphs[index]
         title = _heading_text(story.paragraph_text(paragraph))
-        following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+        following = paragraphs[index + 1] if index + 1 < count else None
         if (
             len(title) <= _BARE_NUMBER_CHARS
             and following is not None

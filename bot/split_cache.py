@@ -45,6 +45,8 @@ _CODE = (
     "library.py",
     "story.py",
     "splitter.py",
+    "split_units.py",
+    "split_choice.py",
     "pieces.py",
     "structure.py",
     "headings.py",

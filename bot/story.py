@@ -252,7 +252,8 @@ def _start_of(paragraph: Paragraph) -> int:
 
 
 # Flags of a paragraph in a ``ParagraphTable``: the break strength in the low three bits.
-_HEADING, _DIALOGUE, _LINES, _LEAD_IN, _MAJOR = 8, 16, 32, 64, 128
+BREAK_BITS = 7
+HEADING, DIALOGUE, LINES, LEAD_IN, MAJOR = 8, 16, 32, 64, 128
 
 
 class ParagraphTable(Sequence[Paragraph]):
@@ -274,13 +275,15 @@ class ParagraphTable(Sequence[Paragraph]):
 
     @classmethod
     def of(cls, paragraphs: Sequence[Paragraph]) -> ParagraphTable:
+        if isinstance(paragraphs, ParagraphTable):
+            return paragraphs
         flags = bytes(
             int(p.break_before)
-            | (_HEADING if p.heading else 0)
-            | (_DIALOGUE if p.dialogue else 0)
-            | (_LINES if p.lines else 0)
-            | (_LEAD_IN if p.lead_in else 0)
-            | (_MAJOR if p.major else 0)
+            | (HEADING if p.heading else 0)
+            | (DIALOGUE if p.dialogue else 0)
+            | (LINES if p.lines else 0)
+            | (LEAD_IN if p.lead_in else 0)
+            | (MAJOR if p.major else 0)
             for p in paragraphs
         )
         return cls(
@@ -323,7 +326,9 @@ class ParagraphTable(Sequence[Paragraph]):
             return tuple(self) == tuple(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        # As the tuple of its paragraphs, which it equals.
+        return hash(tuple(self))
 
     def _make(self, i: int) -> Paragraph:
         flags = self.flags[i]
@@ -331,12 +336,12 @@ class ParagraphTable(Sequence[Paragraph]):
             self.starts[i],
             self.ends[i],
             self.words[i],
-            Break(flags & 7),
-            bool(flags & _HEADING),
-            bool(flags & _DIALOGUE),
-            bool(flags & _LINES),
-            bool(flags & _LEAD_IN),
-            bool(flags & _MAJOR),
+            Break(flags & BREAK_BITS),
+            bool(flags & HEADING),
+            bool(flags & DIALOGUE),
+            bool(flags & LINES),
+            bool(flags & LEAD_IN),
+            bool(flags & MAJOR),
         )
 
     def count_starting_by(self, offset: int) -> int:

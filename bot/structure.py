@@ -6,7 +6,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from array import array
 from collections import Counter
+from operator import itemgetter
 
 from bot import headings
 from bot.front_matter import FrontMatter, Unit
@@ -22,7 +24,7 @@ from bot.headings import (
     heading_kind,
     is_marker,
 )
-from bot.story import Aside, Break, Paragraph
+from bot.story import DIALOGUE, HEADING, LEAD_IN, LINES, MAJOR, Aside, Break, ParagraphTable
 
 _BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 # White space that str.split() separates words on, other than space and newline.
@@ -54,17 +56,23 @@ class Structure(FrontMatter):
     ) -> None:
         self.title: str | None = None
         self.author: str | None = None
-        self.paragraphs: list[Paragraph] = []
         self.asides: list[Aside] = []
         self.warnings: list[str] = []
         self.soft_wraps = markdown
         self._wrap_width = 0
         self._ragged = False
         self._contents: set[str] = set()
+        # The paragraphs found, a column each until they are packed into ``paragraphs``: a
+        # ``Paragraph`` object for each would cost more than finding it.
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._words: list[int] = []
+        self._flags = bytearray()
+        self.paragraphs = ParagraphTable(array("q"), array("q"), array("q"), b"")
         # Counting spaces is exact when single spaces are the only white space in a paragraph.
         self._plain_spaces = plain_spaces or not any(ch in text for ch in _OTHER_WHITESPACE)
         blocks = [m.span() for m in _BLOCK.finditer(text)]
-        multi = [(s, e) for s, e in blocks if text.find("\n", s, e) != -1]
+        multi = _multi_line(text, blocks)
         line_mode = False
         if multi:
             lengths: list[int] = []
@@ -88,30 +96,32 @@ class Structure(FrontMatter):
                 long = len(lengths) - bisect.bisect_right(lengths, _UNWRAPPED_LINE)
                 line_mode = long >= _UNWRAPPED_SHARE * len(lengths)
                 self.soft_wraps = not line_mode and len(multi) >= _WRAPPED_BLOCK_SHARE * len(blocks)
-        units: list[Unit] = []
-        previous_end = -1
-        for s, e in blocks:
-            gap = s - previous_end - 1 if previous_end >= 0 else 0
-            if line_mode and text.find("\n", s, e) != -1:
-                line_start = s
-                for line in text[s:e].split("\n"):
-                    units.append((line_start, line_start + len(line), gap))
-                    line_start += len(line) + 1
-                    gap = 0
-            else:
-                units.append((s, e, gap))
-            previous_end = e
-        if not units:
+        if not blocks:
             return
+        units: list[Unit]
+        if line_mode:
+            units = _line_units(text, blocks)
+        else:
+            # (start, end, blank lines before): none before the first. The ends run one past.
+            ends_before = itertools.chain((blocks[0][0] - 1,), map(itemgetter(1), blocks))
+            units = [
+                (s, e, s - before - 1) for (s, e), before in zip(blocks, ends_before, strict=False)
+            ]
         units = self._take_title(text, units, title)
         units = self._front_matter(text, units, markdown)
-        counts = Counter(gap for _, _, gap in units[1:])
+        counts = Counter(map(itemgetter(2), itertools.islice(units, 1, None)))
         baseline = min(counts, key=lambda g: (-counts[g], g)) if counts else 1
         wide = max(baseline + 1, 2 * baseline)
         self._half_title = fold_title(title or self.title or "") or None
         self._chapters_seen = False
         self._classify(text, units, wide)
         self._back_matter(text)
+        self.paragraphs = ParagraphTable(
+            array("q", self._starts),
+            array("q", self._ends),
+            array("q", self._words),
+            bytes(self._flags),
+        )
 
     # Paragraphs ----------------------------------------------------------------------------
 
@@ -151,72 +161,98 @@ class Structure(FrontMatter):
         return early, len(lines) - 1
 
     def _classify(self, text: str, units: list[Unit], wide: int) -> None:
-        paragraphs = self.paragraphs
-        append = paragraphs.append
+        starts, ends, counts, flags = self._starts, self._ends, self._words, self._flags
         plain_spaces = self._plain_spaces
         soft = self.soft_wraps
         keeps_lines = self._keeps_lines
         date_line = headings.DATE_LINE.match
+        find, count = text.find, text.count
+        paragraph_break, scene, chapter = Break.PARAGRAPH, Break.SCENE, Break.CHAPTER
         scene_marker = False
-        previous: Paragraph | None = None
+        # What the paragraph before says about this one: whether there is one, whether it is
+        # a heading (a subtitle counts), whether it is dialogue.
+        first = True
+        after_heading = after_dialogue = False
         major = False
         for s, e, gap in units:
-            chunk = text[s:e]
             start = s
-            if chunk[0] == " ":
-                stripped = chunk.lstrip()
-                start = e - len(stripped)
-            else:
-                stripped = chunk
-            kind: str | None = None
-            subtitle = False
-            if len(stripped) <= HEADING_MAX_CHARS or (
-                len(stripped) <= MULTI_LINEHEADING_MAX_CHARS and "\n" in stripped
-            ):
-                found = self._short_or_multi_line(stripped, previous)
-                if found is None:
-                    scene_marker = True
-                    continue
-                kind, subtitle, stripped = found
-                if not stripped:
-                    continue
-                if kind == "skip":
-                    continue
-                if kind == "half title":
-                    # The title again before the first chapter, as printed books repeat it.
-                    self.asides.append(Aside("half title", start, start + len(stripped)))
-                    continue
-                e = start + len(stripped)
+            if text[s] == " ":
+                start = e - len(text[s:e].lstrip())
+            length = e - start
+            newline = find("\n", start, e) != -1
+            if length > HEADING_MAX_CHARS and (not newline or length > MULTI_LINEHEADING_MAX_CHARS):
+                # Prose: most paragraphs, so told without copying them.
+                dialogue = text[start] in DIALOGUE_OPENERS
+                if first or after_heading:
+                    strength = paragraph_break
+                elif scene_marker:
+                    strength = scene
+                elif gap >= wide:
+                    # Evidence, weighed: an exchange of dialogue running across the gap keeps
+                    # it a paragraph break unless the gap is wider still.
+                    exchange = after_dialogue and dialogue
+                    strength = scene if not exchange or gap >= 2 * wide else paragraph_break
+                elif date_line(text, start, e) is not None:
+                    strength = scene  # a diary entry or a dated letter begins
+                else:
+                    strength = paragraph_break
+                # Words. Lines carry no trailing spaces, so with single spaces and no indented
+                # line every space and line break separates two words.
+                if plain_spaces and find("  ", start, e) == -1:
+                    if not newline:
+                        words = count(" ", start, e) + 1
+                    elif find("\n ", start, e) == -1:
+                        words = count(" ", start, e) + count("\n", start, e) + 1
+                    else:
+                        words = len(text[start:e].split())
+                else:
+                    words = len(text[start:e].split())
+                # Without soft wraps every line break is kept already; say so for the reader.
+                lines = newline and (not soft or keeps_lines(text[s:e]))
+                lead_in = text[e - 1] == ":" or text[e - 3 : e] in (":--", ":—")
+                starts.append(start)
+                ends.append(e)
+                counts.append(words)
+                flags.append(
+                    strength
+                    | (DIALOGUE if dialogue else 0)
+                    | (LINES if lines else 0)
+                    | (LEAD_IN if lead_in else 0)
+                )
+                first = after_heading = major = scene_marker = False
+                after_dialogue = dialogue
+                continue
+            found = self._short_or_multi_line(text[start:e], after_heading)
+            if found is None:
+                scene_marker = True
+                continue
+            kind, subtitle, stripped = found
+            if not stripped or kind == "skip":
+                continue
+            if kind == "half title":
+                # The title again before the first chapter, as printed books repeat it.
+                self.asides.append(Aside("half title", start, start + len(stripped)))
+                continue
             heading = kind is not None
-            if heading and kind in ("chapter", "major"):
-                self._chapters_seen = True
             dialogue = not heading and not subtitle and stripped[0] in DIALOGUE_OPENERS
             if kind in ("chapter", "major"):
-                kind_before = Break.CHAPTER
+                self._chapters_seen = True
+                strength = chapter
             elif kind == "section":
-                kind_before = (
-                    Break.SCENE
-                    if previous is not None and not previous.heading
-                    else (Break.PARAGRAPH)
-                )
-            elif previous is None or subtitle or previous.heading:
-                kind_before = Break.PARAGRAPH
+                strength = scene if not first and not after_heading else paragraph_break
+            elif first or subtitle or after_heading:
+                strength = paragraph_break
             elif scene_marker:
-                kind_before = Break.SCENE
+                strength = scene
             elif gap >= wide:
-                # Evidence, weighed: an exchange of dialogue running across the gap keeps it a
-                # paragraph break unless the gap is wider still.
-                exchange = previous.dialogue and dialogue
-                kind_before = Break.SCENE if not exchange or gap >= 2 * wide else Break.PARAGRAPH
+                exchange = after_dialogue and dialogue
+                strength = scene if not exchange or gap >= 2 * wide else paragraph_break
             elif date_line(stripped) is not None:
-                kind_before = Break.SCENE  # a diary entry or a dated letter begins
+                strength = scene
             else:
-                kind_before = Break.PARAGRAPH
-            # Without soft wraps every line break is kept already; say so for the reader.
+                strength = paragraph_break
             newline = "\n" in stripped
-            lines = not heading and newline and (not soft or keeps_lines(chunk))
-            # Words. Lines carry no trailing spaces, so with single spaces and no indented line
-            # every space and line break separates two words.
+            lines = not heading and newline and (not soft or keeps_lines(text[s:e]))
             if plain_spaces and "  " not in stripped:
                 if not newline:
                     words = stripped.count(" ") + 1
@@ -229,22 +265,23 @@ class Structure(FrontMatter):
             tail = stripped[-3:]
             lead_in = not heading and (tail[-1:] == ":" or tail in (":--", ":—"))
             major = kind == "major" or (major and subtitle)
-            previous = Paragraph(
-                start,
-                e,
-                words,
-                kind_before,
-                heading or subtitle,
-                dialogue,
-                lines,
-                lead_in,
-                major,
+            starts.append(start)
+            ends.append(start + len(stripped))
+            counts.append(words)
+            flags.append(
+                strength
+                | (HEADING if heading or subtitle else 0)
+                | (DIALOGUE if dialogue else 0)
+                | (LINES if lines else 0)
+                | (LEAD_IN if lead_in else 0)
+                | (MAJOR if major else 0)
             )
-            append(previous)
-            scene_marker = False
+            first = scene_marker = False
+            after_heading = heading or subtitle
+            after_dialogue = dialogue
 
     def _short_or_multi_line(
-        self, stripped: str, previous: Paragraph | None
+        self, stripped: str, after_heading: bool
     ) -> tuple[str | None, bool, str] | None:
         """(heading kind or None, subtitle, the paragraph's own text) for a short line or a block
         of lines; kind "skip" for an illustration; None for a scene marker."""
@@ -262,8 +299,7 @@ class Structure(FrontMatter):
                 kind = "section"
             subtitle = (
                 kind is None
-                and previous is not None
-                and previous.heading
+                and after_heading
                 and len(stripped) <= TITLE_MAX_CHARS
                 and len(stripped.split()) <= TITLE_MAX_WORDS
                 and (not ends_with_punctuation(stripped) or stripped.isupper())
@@ -285,3 +321,35 @@ class Structure(FrontMatter):
             if stripped[0] == "_" and headings.section_heading(stripped):
                 return "section", False, stripped
         return None, False, stripped
+
+
+def _multi_line(text: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The blocks of more than one line."""
+    if not blocks:
+        return []
+    # Between blocks there are only line breaks: when the blocks' stretch of text holds no more
+    # of them than the gaps, no block has one inside (the usual case for unwrapped text).
+    in_gaps = sum(map(itemgetter(0), blocks)) - blocks[0][0] - sum(map(itemgetter(1), blocks))
+    in_gaps += blocks[-1][1]
+    if text.count("\n", blocks[0][0], blocks[-1][1]) == in_gaps:
+        return []
+    return [(s, e) for s, e in blocks if text.find("\n", s, e) != -1]
+
+
+def _line_units(text: str, blocks: list[tuple[int, int]]) -> list[Unit]:
+    """Units of a text whose lines are its paragraphs: each line of a block, the first with the
+    blank lines before the block."""
+    units: list[Unit] = []
+    previous_end = -1
+    for s, e in blocks:
+        gap = s - previous_end - 1 if previous_end >= 0 else 0
+        if text.find("\n", s, e) != -1:
+            line_start = s
+            for line in text[s:e].split("\n"):
+                units.append((line_start, line_start + len(line), gap))
+                line_start += len(line) + 1
+                gap = 0
+        else:
+            units.append((s, e, gap))
+        previous_end = e
+    return units
