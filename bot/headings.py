@@ -45,6 +45,19 @@ _MONTHS = (
 DATE_LINE = re.compile(
     rf"_?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?i:{_MONTHS})\b|(?i:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b)"
 )
+# What a date line can open with: a digit, an underscore or a month's initial (either case).
+_DATE_OPENERS = frozenset("_0123456789JFMASONDjfmasond")
+
+
+def may_open_date(first: str) -> bool:
+    """Whether a block opening with this character can be a ``DATE_LINE``: a quick test that
+    spares the pattern most paragraphs. Outside ASCII, case folding and other digits could
+    still match, so only the quotes and dashes that open dialogue are ruled out there."""
+    if first.isascii():
+        return first in _DATE_OPENERS
+    return first not in DIALOGUE_OPENERS
+
+
 CONTENTS = re.compile(
     r"(?:table of )?contents\.?|list of illustrations\.?|illustrations\.?|índice\.?|"
     r"indice\.?|table des matières\.?|inhalt\.?",
@@ -61,6 +74,8 @@ _PUBLISHING = re.compile(
 HEADING_MAX_CHARS = 100
 ORNAMENTS = frozenset("*#~-_=+•·◦∙○●◇◆◊♦❖⁂❦§†‡%^°—–<>")
 MIXED_O_MARKER = re.compile(r"[-~=*. ]*(?:[oO0]{3,}|[xX]{3,})[-~=*. ]*")
+# What a marker line opens with (after its spaces), in either form.
+_MARKER_OPENERS = ORNAMENTS | frozenset("-~=*.oO0xX")
 UNDERLINE = re.compile(r"=+|-+")
 DIALOGUE_OPENERS = frozenset("\"“”„«»‹›「『'‘’—―")
 TITLE_MAX_CHARS = 80
@@ -143,7 +158,7 @@ def fold_title(line: str) -> str:
 
 def is_marker(line: str) -> bool:
     core = line.replace(" ", "")
-    if not core or len(core) > 40:
+    if not core or len(core) > 40 or core[0] not in _MARKER_OPENERS:
         return False
     if all(ch in ORNAMENTS for ch in core):
         return True

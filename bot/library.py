@@ -24,6 +24,7 @@ across it and it stays a paragraph break, unless it is wider still.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import re
@@ -58,6 +59,11 @@ _OTHER_WHITESPACE = (
     "\t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+# What normalising has not replaced by then, so that a long text is looked through less often.
+_INVISIBLE_LEFT = _INVISIBLE_AT_LINE_END.replace("\ufeff", "")
+_OTHER_WHITESPACE_LEFT = "".join(
+    ch for ch in _OTHER_WHITESPACE if ch not in ("\t", "\r", *_NON_BREAKING_SPACES)
+)
 
 
 def normalise(raw: str) -> str:
@@ -80,12 +86,12 @@ def _normalise(raw: str) -> tuple[str, bool | None]:
     for space in _NON_BREAKING_SPACES:
         if space in text:
             text = text.replace(space, " ")
-    if any(ch in text for ch in _INVISIBLE_AT_LINE_END):
+    if any(ch in text for ch in _INVISIBLE_LEFT):
         lines = [line.rstrip().rstrip(_INVISIBLE_AT_LINE_END).rstrip() for line in text.split("\n")]
         text = "\n".join(lines)
         plain = None
     else:
-        plain = not any(ch in text for ch in _OTHER_WHITESPACE)
+        plain = not any(ch in text for ch in _OTHER_WHITESPACE_LEFT)
         if not plain or " \n" in text:
             text = "\n".join([line.rstrip() for line in text.split("\n")])
             plain = plain or None
@@ -116,14 +122,15 @@ def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES, author_notes: bo
     path = Path(path)
     if path.suffix.lower() in loaders.MARKUP_SUFFIXES:
         return _load_markup(path, max_bytes, author_notes)
-    raw, source = _read_text(path, max_bytes)
+    data = read_bytes(path, max_bytes)
+    raw, source = _decoded(path, data)
     front, body = split_front_matter(path, raw)
     fields: dict[str, Any] = {}
     if front is not None:
         fields.update(parse_metadata(path, front, "front matter"))
     sidecar = _sidecar(path)
     if sidecar is not None:
-        sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
+        sidecar_raw, _ = _read_text(sidecar, max_bytes)
         fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
     text, plain = _normalise(body)
     if not text:
@@ -137,8 +144,20 @@ def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES, author_notes: bo
     if not text:
         raise StoryError(path, "no story text between the Project Gutenberg header and footer")
     warnings = [] if source == "UTF-8" else [f"read as {source}, not UTF-8"]
+    # A text that normalising left as it was read is the file's bytes (without a byte-order
+    # mark): its revision needs no encoding again.
+    utf8: bytes | memoryview | None = None
+    if text is raw and source == "UTF-8":
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        utf8 = memoryview(data)[bom:]
     return story_from_text(
-        text, path=path, fields=fields, source=source, warnings=warnings, plain_spaces=plain
+        text,
+        path=path,
+        fields=fields,
+        source=source,
+        warnings=warnings,
+        plain_spaces=plain,
+        utf8=utf8,
     )
 
 
@@ -150,10 +169,12 @@ def story_from_text(
     source: str = "UTF-8",
     warnings: list[str] | None = None,
     plain_spaces: bool | None = None,
+    utf8: bytes | memoryview | None = None,
 ) -> Story:
     """A story from already normalised text (``normalise``) and validated metadata fields;
     ``path`` gives the slug and whether the text is Markdown. ``plain_spaces``: True when the
-    text is known to have no white space but spaces and line breaks."""
+    text is known to have no white space but spaces and line breaks; ``utf8``: the text's UTF-8
+    encoding, when at hand."""
     fields = dict(fields or {})
     markdown = path.suffix.lower() == ".md"
     structure = Structure(
@@ -169,7 +190,7 @@ def story_from_text(
         meta=meta,
         text=text,
         paragraphs=structure.paragraphs,
-        revision=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
+        revision=hashlib.sha256(text.encode("utf-8") if utf8 is None else utf8).hexdigest()[:12],
         soft_wraps=structure.soft_wraps,
         asides=tuple(structure.asides),
         source=source,
@@ -187,7 +208,7 @@ def _load_markup(path: Path, max_bytes: int, author_notes: bool) -> Story:
             fields[name] = check_field(path, "file", name, value)
     sidecar = _sidecar(path)
     if sidecar is not None:
-        sidecar_raw, _ = _read_text(sidecar, max_bytes, allow_empty=True)
+        sidecar_raw, _ = _read_text(sidecar, max_bytes)
         fields.update(parse_metadata(sidecar, sidecar_raw, "sidecar"))
     notes = fields.get("author_notes", author_notes)
     text, paragraphs, emphasis = build(document.blocks or [], notes=notes)
@@ -220,9 +241,13 @@ def _meta(fields: dict[str, Any], *, title: str, author: str | None) -> StoryMet
     )
 
 
-def _read_text(path: Path, max_bytes: int, *, allow_empty: bool = False) -> tuple[str, str]:
-    text, source = decode(path, read_bytes(path, max_bytes))
-    if not allow_empty and not text.strip():
+def _read_text(path: Path, max_bytes: int) -> tuple[str, str]:
+    return decode(path, read_bytes(path, max_bytes))
+
+
+def _decoded(path: Path, data: bytes) -> tuple[str, str]:
+    text, source = decode(path, data)
+    if not text or text.isspace():
         raise StoryError(path, "empty file (no text)" if not text else "only white space, no text")
     return text, source
 

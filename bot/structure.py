@@ -26,7 +26,7 @@ from bot.headings import (
 )
 from bot.story import DIALOGUE, HEADING, LEAD_IN, LINES, MAJOR, Aside, Break, ParagraphTable
 
-_BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
+_GAP = re.compile(r"\n\n+")
 # White space that str.split() separates words on, other than space and newline.
 _OTHER_WHITESPACE = (
     "\t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -71,7 +71,7 @@ class Structure(FrontMatter):
         self.paragraphs = ParagraphTable(array("q"), array("q"), array("q"), b"")
         # Counting spaces is exact when single spaces are the only white space in a paragraph.
         self._plain_spaces = plain_spaces or not any(ch in text for ch in _OTHER_WHITESPACE)
-        blocks = [m.span() for m in _BLOCK.finditer(text)]
+        blocks = _blocks(text)
         multi = _multi_line(text, blocks)
         line_mode = False
         if multi:
@@ -98,15 +98,7 @@ class Structure(FrontMatter):
                 self.soft_wraps = not line_mode and len(multi) >= _WRAPPED_BLOCK_SHARE * len(blocks)
         if not blocks:
             return
-        units: list[Unit]
-        if line_mode:
-            units = _line_units(text, blocks)
-        else:
-            # (start, end, blank lines before): none before the first. The ends run one past.
-            ends_before = itertools.chain((blocks[0][0] - 1,), map(itemgetter(1), blocks))
-            units = [
-                (s, e, s - before - 1) for (s, e), before in zip(blocks, ends_before, strict=False)
-            ]
+        units = _line_units(text, blocks) if line_mode else blocks
         units = self._take_title(text, units, title)
         units = self._front_matter(text, units, markdown)
         counts = Counter(map(itemgetter(2), itertools.islice(units, 1, None)))
@@ -114,7 +106,9 @@ class Structure(FrontMatter):
         wide = max(baseline + 1, 2 * baseline)
         self._half_title = fold_title(title or self.title or "") or None
         self._chapters_seen = False
-        self._classify(text, units, wide)
+        # Which units have a line break inside, known from the blocks without looking again.
+        multi_starts = set() if line_mode else {s for s, _ in multi}
+        self._classify(text, units, wide, multi_starts)
         self._back_matter(text)
         self.paragraphs = ParagraphTable(
             array("q", self._starts),
@@ -160,12 +154,13 @@ class Structure(FrontMatter):
                 early += 1
         return early, len(lines) - 1
 
-    def _classify(self, text: str, units: list[Unit], wide: int) -> None:
+    def _classify(self, text: str, units: list[Unit], wide: int, multi_starts: set[int]) -> None:
         starts, ends, counts, flags = self._starts, self._ends, self._words, self._flags
         plain_spaces = self._plain_spaces
         soft = self.soft_wraps
         keeps_lines = self._keeps_lines
         date_line = headings.DATE_LINE.match
+        may_be_dated = headings.may_open_date
         find, count = text.find, text.count
         paragraph_break, scene, chapter = Break.PARAGRAPH, Break.SCENE, Break.CHAPTER
         scene_marker = False
@@ -174,12 +169,16 @@ class Structure(FrontMatter):
         first = True
         after_heading = after_dialogue = False
         major = False
+        # Where the next double space is, looked for once through the text, not per paragraph.
+        double = -1
         for s, e, gap in units:
             start = s
             if text[s] == " ":
                 start = e - len(text[s:e].lstrip())
+                newline = find("\n", start, e) != -1
+            else:
+                newline = s in multi_starts
             length = e - start
-            newline = find("\n", start, e) != -1
             if length > HEADING_MAX_CHARS and (not newline or length > MULTI_LINEHEADING_MAX_CHARS):
                 # Prose: most paragraphs, so told without copying them.
                 dialogue = text[start] in DIALOGUE_OPENERS
@@ -192,13 +191,17 @@ class Structure(FrontMatter):
                     # it a paragraph break unless the gap is wider still.
                     exchange = after_dialogue and dialogue
                     strength = scene if not exchange or gap >= 2 * wide else paragraph_break
-                elif date_line(text, start, e) is not None:
+                elif may_be_dated(text[start]) and date_line(text, start, e) is not None:
                     strength = scene  # a diary entry or a dated letter begins
                 else:
                     strength = paragraph_break
                 # Words. Lines carry no trailing spaces, so with single spaces and no indented
                 # line every space and line break separates two words.
-                if plain_spaces and find("  ", start, e) == -1:
+                if plain_spaces and double < start:
+                    double = find("  ", start)
+                    if double == -1:
+                        double = len(text)
+                if plain_spaces and double > e - 2:
                     if not newline:
                         words = count(" ", start, e) + 1
                     elif find("\n ", start, e) == -1:
@@ -323,26 +326,47 @@ class Structure(FrontMatter):
         return None, False, stripped
 
 
-def _multi_line(text: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The blocks of more than one line."""
+def _blocks(text: str) -> list[Unit]:
+    """The blocks of the text, runs of lines that are not blank, as units: (start, end, blank
+    lines before), none before the first."""
+    # Line breaks at the edges of the text belong to no block; the rest part blocks in runs.
+    first = 0
+    while text[first : first + 1] == "\n":
+        first += 1
+    last = len(text)
+    while last > first and text[last - 1] == "\n":
+        last -= 1
+    if first == last:
+        return []
+    gaps = [m.span() for m in _GAP.finditer(text, first, last)]
+    return list(
+        zip(
+            [first, *map(itemgetter(1), gaps)],
+            [*map(itemgetter(0), gaps), last],
+            [0, *(end - start - 1 for start, end in gaps)],
+            strict=True,
+        )
+    )
+
+
+def _multi_line(text: str, blocks: list[Unit]) -> list[tuple[int, int]]:
+    """The blocks of more than one line, as (start, end)."""
     if not blocks:
         return []
     # Between blocks there are only line breaks: when the blocks' stretch of text holds no more
     # of them than the gaps, no block has one inside (the usual case for unwrapped text).
-    in_gaps = sum(map(itemgetter(0), blocks)) - blocks[0][0] - sum(map(itemgetter(1), blocks))
-    in_gaps += blocks[-1][1]
-    if text.count("\n", blocks[0][0], blocks[-1][1]) == in_gaps:
+    first, last = blocks[0][0], blocks[-1][1]
+    in_gaps = sum(map(itemgetter(0), blocks)) - first - sum(map(itemgetter(1), blocks)) + last
+    if text.count("\n", first, last) == in_gaps:
         return []
-    return [(s, e) for s, e in blocks if text.find("\n", s, e) != -1]
+    return [(s, e) for s, e, _ in blocks if text.find("\n", s, e) != -1]
 
 
-def _line_units(text: str, blocks: list[tuple[int, int]]) -> list[Unit]:
+def _line_units(text: str, blocks: list[Unit]) -> list[Unit]:
     """Units of a text whose lines are its paragraphs: each line of a block, the first with the
     blank lines before the block."""
     units: list[Unit] = []
-    previous_end = -1
-    for s, e in blocks:
-        gap = s - previous_end - 1 if previous_end >= 0 else 0
+    for s, e, gap in blocks:
         if text.find("\n", s, e) != -1:
             line_start = s
             for line in text[s:e].split("\n"):
@@ -351,5 +375,4 @@ def _line_units(text: str, blocks: list[tuple[int, int]]) -> list[Unit]:
                 gap = 0
         else:
             units.append((s, e, gap))
-        previous_end = e
     return units
