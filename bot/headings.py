@@ -45,17 +45,9 @@ _MONTHS = (
 DATE_LINE = re.compile(
     rf"_?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?i:{_MONTHS})\b|(?i:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b)"
 )
-# What a date line can open with: a digit, an underscore or a month's initial (either case).
-_DATE_OPENERS = frozenset("_0123456789JFMASONDjfmasond")
-
-
-def may_open_date(first: str) -> bool:
-    """Whether a block opening with this character can be a ``DATE_LINE``: a quick test that
-    spares the pattern most paragraphs. Outside ASCII, case folding and other digits could
-    still match, so only the quotes and dashes that open dialogue are ruled out there."""
-    if first.isascii():
-        return first in _DATE_OPENERS
-    return first not in DIALOGUE_OPENERS
+# What a ``DATE_LINE`` can open with, of ASCII: a digit, an underscore or a month's initial in
+# either case. Outside ASCII, case folding and other digits could still match.
+DATE_OPENERS = frozenset("_0123456789JFMASONDjfmasond")
 
 
 CONTENTS = re.compile(

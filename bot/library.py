@@ -144,12 +144,12 @@ def load_story(path: Path, *, max_bytes: int = MAX_STORY_BYTES, author_notes: bo
     if not text:
         raise StoryError(path, "no story text between the Project Gutenberg header and footer")
     warnings = [] if source == "UTF-8" else [f"read as {source}, not UTF-8"]
-    # A text that normalising left as it was read is the file's bytes (without a byte-order
-    # mark): its revision needs no encoding again.
+    # A text that normalising left as it was read, but for white space at its end, is a run of
+    # the file's bytes (after any byte-order mark): its revision needs no encoding again.
     utf8: bytes | memoryview | None = None
-    if text is raw and source == "UTF-8":
+    if source == "UTF-8" and raw.startswith(text):
         bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-        utf8 = memoryview(data)[bom:]
+        utf8 = memoryview(data)[bom : len(data) - len(raw[len(text) :].encode("utf-8"))]
     return story_from_text(
         text,
         path=path,

@@ -3,7 +3,9 @@ line by line), the scene breaks inside it marked, and the chapter a reader is in
 
 from __future__ import annotations
 
-from bot.story import BREAK_BITS, HEADING, Break, ParagraphTable, Story
+import re
+
+from bot.story import BREAK_BITS, HEADING, MAJOR, Break, ParagraphTable, Story
 
 # Shown between two scenes inside one part when the author marked the scene break only with
 # extra blank lines, which a chat message would not keep.
@@ -12,6 +14,15 @@ SCENE_MARK = "* * *"
 _BARE_NUMBER_CHARS = 12
 # Spaces of indentation kept at most in verse, relative to its least indented line.
 _MAX_INDENT = 8
+# The flags of a chapter heading, whatever its other bits (``ParagraphTable.flags``).
+_CHAPTER_HEADING = re.compile(
+    b"[%s]"
+    % b"".join(
+        re.escape(bytes([flags]))
+        for flags in range(256)
+        if flags & (HEADING | BREAK_BITS) == HEADING | Break.CHAPTER
+    )
+)
 
 
 def readable_pieces(story: Story, start: int, end: int) -> tuple[str, ...]:
@@ -79,30 +90,28 @@ def chapters(story: Story) -> tuple[list[int], list[str]]:
     bare number with its title ("I. The Eve of the War."), under the book it belongs to."""
     starts: list[int] = []
     titles: list[str] = []
-    paragraphs = story.paragraphs
-    table = ParagraphTable.of(paragraphs)
-    count = len(table)
+    table = ParagraphTable.of(story.paragraphs)
+    flags = table.flags
+    count = len(flags)
     major = ""
-    # The flags say which paragraphs are chapter headings without a ``Paragraph`` for each.
-    chapter_heading = HEADING | Break.CHAPTER
-    for index, flags in enumerate(table.flags):
-        if flags & (HEADING | BREAK_BITS) != chapter_heading:
-            continue
-        paragraph = paragraphs[index]
-        title = _heading_text(story.paragraph_text(paragraph))
-        following = paragraphs[index + 1] if index + 1 < count else None
+    # The flags say which paragraphs are chapter headings, read as bytes by a pattern.
+    for found in _CHAPTER_HEADING.finditer(flags):
+        index = found.start()
+        start, end = table.starts[index], table.ends[index]
+        title = _heading_text(story.span(start, end))
         if (
             len(title) <= _BARE_NUMBER_CHARS
-            and following is not None
-            and following.heading
-            and following.break_before < Break.SCENE
+            and index + 1 < count
+            and flags[index + 1] & HEADING
+            and flags[index + 1] & BREAK_BITS < Break.SCENE
         ):
-            title = f"{title} {_heading_text(story.paragraph_text(following))}"
-        if paragraph.major:
-            major = _heading_text(story.paragraph_text(paragraph).split("\n", 1)[0])
+            following = _heading_text(story.span(table.starts[index + 1], table.ends[index + 1]))
+            title = f"{title} {following}"
+        if flags[index] & MAJOR:
+            major = _heading_text(story.span(start, end).split("\n", 1)[0])
         elif major:
             title = f"{major} · {title}"
-        starts.append(paragraph.start)
+        starts.append(start)
         titles.append(title)
     return starts, titles
 

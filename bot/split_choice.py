@@ -52,14 +52,9 @@ def weakness(strength: int, after_lead_in: bool, dialogue_on_both_sides: bool) -
     return WEAKNESS_PARAGRAPH
 
 
-def flags_key(previous_flags: int, flags: int) -> int:
-    """Index into ``WEAKNESS_BY_FLAGS`` for the boundary between paragraphs with these flags
-    (``ParagraphTable.flags``): the strength and dialogue of the second, and the dialogue and
-    lead-in of the first moved one bit up, clear of them."""
-    return (flags & (BREAK_BITS | DIALOGUE)) | ((previous_flags & (DIALOGUE | LEAD_IN)) << 1)
-
-
-# ``weakness`` for every ``flags_key``: the splitter looks it up once per paragraph.
+# ``weakness`` by the flags (``ParagraphTable.flags``) of the paragraphs either side of the
+# boundary: the strength and dialogue of the second, and the dialogue and lead-in of the first
+# moved one bit up, clear of them. The splitter looks it up once per paragraph.
 WEAKNESS_BY_FLAGS = tuple(
     weakness(
         key & BREAK_BITS,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from bot.split_choice import WEAKNESS_BY_FLAGS, WEAKNESS_SENTENCE, WEAKNESS_WORD, flags_key
-from bot.story import BREAK_BITS, HEADING, Break, ParagraphTable
+from bot.split_choice import WEAKNESS_BY_FLAGS, WEAKNESS_SENTENCE, WEAKNESS_WORD
+from bot.story import BREAK_BITS, DIALOGUE, HEADING, LEAD_IN, Break, ParagraphTable
 
 # Word chunks inside a sentence that alone exceeds a part: cut points every maxw/64 words.
 _WORD_CHUNKS_PER_PART = 64
@@ -39,6 +39,7 @@ class Units:
         strengths, weaknesses = self.strength, self.weakness
         rfind = text.rfind
         by_flags = WEAKNESS_BY_FLAGS
+        current_bits, previous_bits = BREAK_BITS | DIALOGUE, DIALOGUE | LEAD_IN
         paragraph_break = Break.PARAGRAPH
         chain = 0  # words of the run of headings that must stay with the next paragraph
         previous = -1  # the flags of the paragraph before, none yet
@@ -52,7 +53,7 @@ class Units:
             else:
                 breakable = not previous & HEADING
                 glue = 0 if breakable else chain
-                weakness = by_flags[flags_key(previous, flags)]
+                weakness = by_flags[(flags & current_bits) | ((previous & previous_bits) << 1)]
             if words + glue > high:
                 first = len(cuts)
                 self._add_giant(text, start, paragraphs.ends[index], high - glue, high, tiny)

@@ -160,7 +160,8 @@ class Structure(FrontMatter):
         soft = self.soft_wraps
         keeps_lines = self._keeps_lines
         date_line = headings.DATE_LINE.match
-        may_be_dated = headings.may_open_date
+        # Most paragraphs cannot be dated by their first character: they are spared the pattern.
+        date_openers, openers = headings.DATE_OPENERS, DIALOGUE_OPENERS
         find, count = text.find, text.count
         paragraph_break, scene, chapter = Break.PARAGRAPH, Break.SCENE, Break.CHAPTER
         scene_marker = False
@@ -181,7 +182,8 @@ class Structure(FrontMatter):
             length = e - start
             if length > HEADING_MAX_CHARS and (not newline or length > MULTI_LINEHEADING_MAX_CHARS):
                 # Prose: most paragraphs, so told without copying them.
-                dialogue = text[start] in DIALOGUE_OPENERS
+                opening = text[start]
+                dialogue = opening in openers
                 if first or after_heading:
                     strength = paragraph_break
                 elif scene_marker:
@@ -191,7 +193,9 @@ class Structure(FrontMatter):
                     # it a paragraph break unless the gap is wider still.
                     exchange = after_dialogue and dialogue
                     strength = scene if not exchange or gap >= 2 * wide else paragraph_break
-                elif may_be_dated(text[start]) and date_line(text, start, e) is not None:
+                elif (
+                    opening in date_openers if opening < "\x80" else opening not in openers
+                ) and date_line(text, start, e) is not None:
                     strength = scene  # a diary entry or a dated letter begins
                 else:
                     strength = paragraph_break
