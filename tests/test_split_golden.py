@@ -123,3 +123,22 @@ def test_a_generated_novel_loads_and_splits_as_it_did(name: str, tmp_path: Path)
     size, seed = (int(n) for n in stem.split("-")[1:])
     path = writers[f".{suffix}"](tmp_path, stem, size, seed=seed)
     assert digests(load_story(path)) == GENERATED[name]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Title\n\nHello “world”.\n".encode(),
+        "\ufeffTitle\n\nHello “world”.\u3000\n\n\n".encode(),
+        b"\xef\xbb\xbfTitle\n\nHi.\n\n",
+        "Title\n\nHello world.  \n \n".encode(),
+        "\n\nTitle\n\nHi.\n".encode(),
+        "Title\r\n\r\nHi.\r\n".encode(),
+    ],
+)
+def test_the_revision_is_the_digest_of_the_normalised_text(data: bytes, tmp_path: Path):
+    # Taken from the file's bytes when normalising left them, so it must come out the same.
+    path = tmp_path / "story.txt"
+    path.write_bytes(data)
+    story = load_story(path)
+    assert story.revision == hashlib.sha256(story.text.encode("utf-8")).hexdigest()[:12]
