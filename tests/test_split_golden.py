@@ -131,9 +131,9 @@ def test_a_generated_novel_loads_and_splits_as_it_did(name: str, tmp_path: Path)
         "Title\n\nHello “world”.\n".encode(),
         "\ufeffTitle\n\nHello “world”.\u3000\n\n\n".encode(),
         b"\xef\xbb\xbfTitle\n\nHi.\n\n",
-        "Title\n\nHello world.  \n \n".encode(),
-        "\n\nTitle\n\nHi.\n".encode(),
-        "Title\r\n\r\nHi.\r\n".encode(),
+        b"Title\n\nHello world.  \n \n",
+        b"\n\nTitle\n\nHi.\n",
+        b"Title\r\n\r\nHi.\r\n",
     ],
 )
 def test_the_revision_is_the_digest_of_the_normalised_text(data: bytes, tmp_path: Path):
