@@ -70,7 +70,7 @@ class Structure(FrontMatter):
         self._flags = bytearray()
         self.paragraphs = ParagraphTable(array("q"), array("q"), array("q"), b"")
         # Counting spaces is exact when single spaces are the only white space in a paragraph.
-        self._plain_spaces = plain_spaces or not any(ch in text for ch in _OTHER_WHITESPACE)
+        self._plain_spaces = plain_spaces or not any(text.find(ch) >= 0 for ch in _OTHER_WHITESPACE)
         blocks = _blocks(text)
         multi = _multi_line(text, blocks)
         line_mode = False
