@@ -8,7 +8,7 @@ import itertools
 import re
 from array import array
 from collections import Counter
-from operator import itemgetter
+from operator import itemgetter, sub
 
 from bot import headings
 from bot.front_matter import FrontMatter, Unit
@@ -343,14 +343,11 @@ def _blocks(text: str) -> list[Unit]:
     if first == last:
         return []
     gaps = [m.span() for m in _GAP.finditer(text, first, last)]
-    return list(
-        zip(
-            [first, *map(itemgetter(1), gaps)],
-            [*map(itemgetter(0), gaps), last],
-            [0, *(end - start - 1 for start, end in gaps)],
-            strict=True,
-        )
-    )
+    gap_starts = list(map(itemgetter(0), gaps))
+    gap_ends = list(map(itemgetter(1), gaps))
+    # A gap of n line breaks holds n - 1 blank lines.
+    blank_lines = map(sub, gap_ends, map((1).__add__, gap_starts))
+    return list(zip([first, *gap_ends], [*gap_starts, last], [0, *blank_lines], strict=True))
 
 
 def _multi_line(text: str, blocks: list[Unit]) -> list[tuple[int, int]]:
