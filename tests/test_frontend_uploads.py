@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from bot.config import CommandSettings
+from bot.render import render_part
 from tests.discord_double import CallbackType, DiscordDouble
 from tests.discord_double.limits import CUSTOM_ID_MAX, MESSAGE_CONTENT_MAX, Permission
+from tests.discord_markdown import read_emphasis
 from tests.frontend_harness import (
     START,
     Harness,
@@ -23,6 +25,7 @@ from tests.frontend_harness import (
     stories_folder,
     write_story,
 )
+from tests.story_formats import Work
 
 LIBRARY_COMMANDS = ("add", "preview", "edit", "replace", "remove")
 
@@ -327,3 +330,45 @@ async def test_a_new_version_states_its_own_rating_but_an_admins_rating_stays(
     edit = {"story": "tide-clock", "rating": "general"}
     assert await _rating_after(harness, "edit", edit) == "general"
     assert await _rating_after(harness, "replace", version("explicit")) == "general"
+
+
+async def test_preview_shows_the_lines_as_they_will_be_posted(harness: Harness) -> None:
+    """Italics and bold from the file are markdown, the text's own asterisks escaped, every
+    marker balanced (a long emphasised line is cut inside its run and closed), within one
+    message; the same renderer as posting, so nothing in it pings anyone."""
+    sentence = "The fog lay thick on Baker Street and nothing moved in it at all."
+    work = Work(
+        notes="",
+        end_notes="",
+        chapters=[
+            (
+                "One",
+                [
+                    "She said it ⸢twice⸣, and ⸤@everyone⸥ heard *that*.",
+                    "The middle of it, plain.",
+                    f"⸢{' '.join([sentence] * 6)}⸣",
+                ],
+            ),
+            ("Two", [f"⸤{' '.join([sentence] * 6)}⸥", "⸢⸤The end.⸥⸣"]),
+        ],
+    )
+    text = await add(
+        harness, "fog.html", work.html_download().encode(), slug="fog", words_per_part=120
+    )
+    assert "Added" in text
+    entry = harness.bot.catalog.upload(harness.double.guild_id, "fog")
+    assert entry is not None and len(entry.serial.parts) == 2  # at the chapter
+    record = await harness.invoke("serial library preview", {"story": "fog"}, admin=True)
+    shown = await record.followup(timeout=15)
+    content = shown.content
+    assert shown.ephemeral and len(content) <= MESSAGE_CONTENT_MAX
+    assert "▸ She said it *twice*, and **@everyone** heard \\*that\\*." in content
+    assert "◂ ***The end.***" in content
+    # Cut inside its run, closed before the ellipsis.
+    assert re.search(r"◂ \*The fog lay thick[^*\n]*\*…", content), content
+    assert re.search(r"▸ \*\*The fog lay thick[^*\n]*\*\*…", content), content
+    read_emphasis(content)  # every marker balanced
+    assert not shown.mention_everyone and not shown.would_ping
+    # What the part posts starts with the same line.
+    rendered = render_part(entry.serial, entry.serial.parts[0])
+    assert rendered.messages[0].startswith("She said it *twice*, and **@everyone** heard")

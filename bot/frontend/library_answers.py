@@ -126,3 +126,29 @@ def no_content_notes(slug: str) -> str:
         "No content notes: if the story needs any, add them with "
         f"`/serial library edit story:{slug} content_notes:…`."
     )
+
+
+# --- a story's card and its preview --------------------------------------------------------
+
+
+def every_part(slug: str) -> str:
+    return f"… `/serial library preview story:{slug}` shows every part."
+
+
+def kept_from(filename: str, size: int) -> str:
+    return f"From `{filename}` ({mb(size)}), kept for this server only."
+
+
+def note(warning: str) -> str:
+    return f"Note: {warning}"
+
+
+def letters_look_wrong(slug: str) -> str:
+    return (
+        "If letters look wrong in the preview, save the file as UTF-8 and upload it with "
+        f"`/serial library replace story:{slug}`."
+    )
+
+
+def preview_unrated(unrated: str) -> str:
+    return f"Rated: **{unrated}**: set a rating with `/serial library edit` to subscribe."

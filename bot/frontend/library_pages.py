@@ -16,10 +16,10 @@ from bot.frontend.answers import fit_message
 from bot.frontend.stories import OWN_MARK, SHARED_MARK, UNRATED, serial_title
 from bot.limits import AUTHOR_SHOWN, CUSTOM_ID_LIMIT, MESSAGE_LIMIT, shorten
 from bot.preview import ENDS_AT
+from bot.render import part_lines
 from bot.splitter import split
 from bot.story import WORDS_PER_MINUTE, Part, Serial
 from bot.together import plural
-from bot.uploads import mb
 
 if TYPE_CHECKING:
     from bot.catalog import Entry
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 _OTHER_ENCODINGS = ("Windows-", "Latin-", "ISO-", "cp", "mac_")
 PARTS_PER_PAGE = 8
 BOUNDARIES_SHOWN = 3
-_LINE_SHOWN = 90
+# Characters of each first and last line, as posted (escapes and markers counted).
+_LINE_SHOWN = 120
+_LINE_MIN = 24
 
 
 def cut(entry: Entry, words_per_part: int | None, tolerance: float) -> Serial:
@@ -64,19 +66,15 @@ def card(entry: Entry, *, heading: str, notes: list[str] | None = None) -> str:
     for part in serial.parts[:BOUNDARIES_SHOWN]:
         lines.append(_boundary(part))
     if len(serial.parts) > BOUNDARIES_SHOWN:
-        lines.append(f"… `/serial library preview story:{entry.slug}` shows every part.")
+        lines.append(say.every_part(entry.slug))
     if entry.upload is not None:
         lines.append(
-            f"From `{escape_markdown(shorten(entry.upload.filename, 60))}` "
-            f"({mb(entry.upload.size)}), kept for this server only."
+            say.kept_from(escape_markdown(shorten(entry.upload.filename, 60)), entry.upload.size)
         )
     for warning in story.warnings[:3]:
-        lines.append(f"Note: {escape_markdown(shorten(warning, 200))}")
+        lines.append(say.note(escape_markdown(shorten(warning, 200))))
     if any(name in story.source for name in _OTHER_ENCODINGS):
-        lines.append(
-            "If letters look wrong in the preview, save the file as UTF-8 and upload it with "
-            f"`/serial library replace story:{entry.slug}`."
-        )
+        lines.append(say.letters_look_wrong(entry.slug))
     lines.extend(notes or [])
     return fit_message("\n".join(lines))
 
@@ -94,35 +92,35 @@ def _boundary(part: Part) -> str:
     )
 
 
-def _line(text: str) -> str:
-    return escape_markdown(shorten(" ".join(text.split()), _LINE_SHOWN))
-
-
 def page_count(serial: Serial) -> int:
     return max(1, -(-len(serial.parts) // PARTS_PER_PAGE))
 
 
 def preview_page(entry: Entry, serial: Serial, page: int) -> str:
-    """One page of the preview: each part's words, minutes, and its first and last lines."""
+    """One page of the preview: each part's words, minutes and where it ends, and its first and
+    last lines as the channel will read them (``bot.render``: escaped, with the file's italics
+    and bold), the lines shortened so that the page fits one message."""
     pages = page_count(serial)
     page = min(max(page, 1), pages)
     first = (page - 1) * PARTS_PER_PAGE
-    lines = [
+    shown = serial.parts[first : first + PARTS_PER_PAGE]
+    head = (
         f"{serial_title(serial)} · {plural(len(serial.parts), 'part')} · "
         f"{serial.story.words:,} words · page {page} of {pages}"
-    ]
-    for part in serial.parts[first : first + PARTS_PER_PAGE]:
-        lines.append("")
-        lines.append(f"**Part {part.index}** · {_boundary(part).split(': ', 1)[1]}")
-        if part.paragraphs:
-            opening = part.paragraphs[0].strip().split("\n")[0]
-            closing = part.paragraphs[-1].strip().split("\n")[-1]
-            lines.append(f"▸ {_line(opening)}")
-            lines.append(f"◂ {_line(closing)}")
-    text = "\n".join(lines)
-    if not entry.rated:
-        text += f"\n\nRated: **{UNRATED}**: set a rating with `/serial library edit` to subscribe."
-    return shorten(text, MESSAGE_LIMIT)
+    )
+    tail = "" if entry.rated else "\n\n" + say.preview_unrated(UNRATED)
+    headings = [f"**Part {part.index}** · {_boundary(part).split(': ', 1)[1]}" for part in shown]
+    # Each part: a blank line, its heading, and two lines of text with their marks.
+    fixed = len(head) + len(tail) + sum(2 + len(h) for h in headings)
+    room = MESSAGE_LIMIT - fixed - len(shown) * 2 * len("\n▸ ")
+    budget = max(_LINE_MIN, min(_LINE_SHOWN, room // max(1, 2 * len(shown))))
+    lines = [head]
+    for part, heading in zip(shown, headings, strict=True):
+        lines += ["", heading]
+        found = part_lines(serial, part, budget)
+        if found is not None:
+            lines += [f"▸ {found[0]}", f"◂ {found[1]}"]
+    return fit_message("\n".join(lines) + tail)
 
 
 def preview_view(entry: Entry, words: int, page: int, pages: int) -> discord.ui.View | None:

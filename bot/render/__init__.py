@@ -8,14 +8,17 @@ cut into messages at paragraph ends, then line breaks, then sentence ends, then 
 
 The package's modules, by job: ``_markdown`` (escaping, and emphasis as markdown),
 ``_messages`` (text cut into messages within the limit), ``_parts`` (a part's header, messages
-and thread name, and the closing message) and ``_progress`` (progress bars and waits as readers
+and thread name, and the closing message), ``_excerpts`` (a part's first and last lines as
+posted, for previews) and ``_progress`` (progress bars and waits as readers
 read them).
 """
 
 from bot.limits import MESSAGE_LIMIT, THREAD_NAME_LIMIT
+from bot.render._excerpts import part_lines
 from bot.render._markdown import (
     URL_PATTERN,
     Emphasis,
+    clip_emphasized,
     emphasize_text,
     escape_text,
     read_text,
@@ -40,9 +43,11 @@ __all__ = [
     "URL_PATTERN",
     "Emphasis",
     "RenderedPart",
+    "clip_emphasized",
     "emphasize_text",
     "escape_text",
     "format_duration",
+    "part_lines",
     "read_text",
     "render_end",
     "render_part",

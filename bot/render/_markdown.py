@@ -123,6 +123,26 @@ def clip(raw: str, budget: int) -> str:
     return escape_text(raw[:low].rstrip()) + "…"
 
 
+def clip_emphasized(raw: str, emphasis: Emphasis, budget: int) -> str:
+    """``emphasize_text(raw, emphasis)`` shortened with … (at a word boundary when one is near)
+    to at most ``budget`` characters; a run cut short is closed before the …."""
+    if emphasized_size(raw, emphasis) <= budget:
+        return emphasize_text(raw, emphasis)
+    if budget < 1:
+        return ""
+    low, high = 0, min(len(raw), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if emphasized_size(raw[:middle].rstrip(), emphasis) + 1 <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    space = raw.rfind(" ", 0, low + 1)
+    if space > low // 2:
+        low = space
+    return emphasize_text(raw[:low].rstrip(), emphasis) + "…"
+
+
 def _escape_at(match: re.Match[str]) -> int:
     """Where in the text the backslash of this escape goes, or -1 for a link."""
     if match.group("url"):

@@ -131,6 +131,12 @@ def _blocks(serial: Serial, part: Part) -> list[_Block]:
     return blocks
 
 
+def text_blocks(serial: Serial, part: Part) -> list[tuple[str, Emphasis]]:
+    """The part's paragraphs of text as ``render_part`` posts them (headings and scene breaks
+    aside), each with its emphasis relative to it."""
+    return [(raw, runs) for raw, kind, runs in _blocks(serial, part) if kind == "text"]
+
+
 def _heading_text(heading: str) -> str:
     return " ".join(heading.lstrip("#").split())
 
