@@ -302,6 +302,7 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if rows:
         say()
         say(render_table(rows))
+    upload_warnings: list[str] = []
     if database_ok:
         try:
             uploads = _read_uploads(config)
@@ -320,9 +321,11 @@ def main(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                 say()
                 say(render_uploads(uploads))
             problems.extend(_upload_problem(c) for c in broken)
+            upload_warnings = [f"server {c.guild_id}: {w}" for c in uploads for w in c.warnings]
     say()
     # What a reader would notice: worth fixing, but the bot can post these stories.
     warnings = [warning for serial in library for warning in story_warnings(serial)]
+    warnings += upload_warnings
     if warnings:
         say(f"Warnings ({len(warnings)}):")
         for warning in warnings:

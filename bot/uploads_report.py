@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bot.story_checks import story_warnings
 from bot.uploads import Upload, UploadError, load_upload, size_of
 from bot.uploads_db import LISTED, upload_of
 
@@ -52,6 +53,8 @@ class UploadCheck:
     parts: int | None = None
     words: int | None = None
     problem: str | None = None
+    # What a reader would notice, as ``check`` warns of a folder story's.
+    warnings: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -95,6 +98,7 @@ def check_upload(
             rating=story.meta.rating.value if loaded.rated else "unrated",
             parts=len(loaded.serial.parts),
             words=story.words,
+            warnings=tuple(story_warnings(loaded.serial)),
         )
     return UploadCheck(
         guild_id=upload.guild_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import io
 import shutil
@@ -23,6 +24,7 @@ from bot.config import load_config
 from bot.defaults import stories_folder
 from bot.storage import open_store
 from bot.uploads import Upload, UploadLimits, load_upload, sha256_of, size_of
+from tests.story_formats import Work
 from tests.test_frontend_uploads import story_file
 
 GUILD = 412345678901234567
@@ -231,3 +233,24 @@ def _execute(database: Path | str, sql: str) -> None:
             await db.close()
 
     asyncio.run(execute())
+
+
+def test_check_warns_of_what_a_reader_would_notice_in_an_upload(
+    config: Path, database: Path | str
+) -> None:
+    work = Work(rating="Not Rated", chapters=[("One", ["The fog lay thick."] * 5)])
+    data = work.html_download().encode()
+    notrated = dataclasses.replace(upload(OTHER, "fog", data), filename="fog.html")
+    asyncio.run(_add(config, notrated))
+    _, text = run(check.main, config)
+    assert "mature" in rows(text, str(OTHER))["fog"]
+    warnings = text.split("Warnings (", 1)[1].split("Problems", 1)[0]
+    assert f"server {OTHER}: fog.html: " in warnings and "Not Rated" in warnings
+
+
+async def _add(config: Path, new: Upload) -> None:
+    store = await open_store(load_config(config))
+    try:
+        await store.uploads().add(new, UploadLimits())
+    finally:
+        await store.close()
