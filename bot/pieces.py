@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from bot.story import BREAK_BITS, HEADING, MAJOR, Break, ParagraphTable, Story
+from bot.paragraphs import BREAK_BITS, HEADING, MAJOR, Break, ParagraphTable
+from bot.story import Story
 
 # Shown between two scenes inside one part when the author marked the scene break only with
 # extra blank lines, which a chat message would not keep.

@@ -44,6 +44,7 @@ FORMAT = "1"
 _CODE = (
     "library.py",
     "story.py",
+    "paragraphs.py",
     "splitter.py",
     "split_units.py",
     "split_choice.py",

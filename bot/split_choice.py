@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from itertools import accumulate, compress, islice, repeat
 from operator import mul
 
-from bot.story import BREAK_BITS, DIALOGUE, LEAD_IN, Break
+from bot.paragraphs import BREAK_BITS, DIALOGUE, LEAD_IN, Break
 
 WEAKNESS_CHAPTER = 0.0
 WEAKNESS_SCENE = 20.0

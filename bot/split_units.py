@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bot.paragraphs import BREAK_BITS, DIALOGUE, HEADING, LEAD_IN, Break, ParagraphTable
 from bot.split_choice import WEAKNESS_BY_FLAGS, WEAKNESS_SENTENCE, WEAKNESS_WORD
-from bot.story import BREAK_BITS, DIALOGUE, HEADING, LEAD_IN, Break, ParagraphTable
 
 # Word chunks inside a sentence that alone exceeds a part: cut points every maxw/64 words.
 _WORD_CHUNKS_PER_PART = 64

@@ -32,10 +32,11 @@ import math
 from collections.abc import Sequence
 from itertools import accumulate, pairwise
 
+from bot.paragraphs import Break, Paragraph, ParagraphTable
 from bot.pieces import SCENE_MARK, chapters, readable_pieces
 from bot.split_choice import STRADDLE, Deviation, choose, weakness
 from bot.split_units import Units
-from bot.story import Break, Paragraph, ParagraphTable, Part, ReadPart, Story
+from bot.story import Part, ReadPart, Story
 
 __all__ = [
     "DEFAULT_TOLERANCE",

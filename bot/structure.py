@@ -24,7 +24,8 @@ from bot.headings import (
     heading_kind,
     is_marker,
 )
-from bot.story import DIALOGUE, HEADING, LEAD_IN, LINES, MAJOR, Aside, Break, ParagraphTable
+from bot.paragraphs import DIALOGUE, HEADING, LEAD_IN, LINES, MAJOR, Break, ParagraphTable
+from bot.story import Aside
 
 _GAP = re.compile(r"\n\n+")
 # White space that str.split() separates words on, other than space and newline.
