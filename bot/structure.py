@@ -165,6 +165,8 @@ class Structure(FrontMatter):
         date_openers, openers = headings.DATE_OPENERS, DIALOGUE_OPENERS
         find, count = text.find, text.count
         paragraph_break, scene, chapter = Break.PARAGRAPH, Break.SCENE, Break.CHAPTER
+        dialogue_flag, lines_flag, lead_flag = DIALOGUE, LINES, LEAD_IN
+        short, short_lines = HEADING_MAX_CHARS, MULTI_LINEHEADING_MAX_CHARS
         scene_marker = False
         # What the paragraph before says about this one: whether there is one, whether it is
         # a heading (a subtitle counts), whether it is dialogue.
@@ -181,7 +183,7 @@ class Structure(FrontMatter):
             else:
                 newline = s in multi_starts
             length = e - start
-            if length > HEADING_MAX_CHARS and (not newline or length > MULTI_LINEHEADING_MAX_CHARS):
+            if length > short and (not newline or length > short_lines):
                 # Prose: most paragraphs, so told without copying them.
                 opening = text[start]
                 dialogue = opening in openers
@@ -202,14 +204,14 @@ class Structure(FrontMatter):
                     strength = paragraph_break
                 # Words. Lines carry no trailing spaces, so with single spaces and no indented
                 # line every space and line break separates two words.
-                if plain_spaces and double < start:
-                    double = find("  ", start)
-                    if double == -1:
-                        double = len(text)
-                if plain_spaces and double > e - 2:
-                    if not newline:
+                if plain_spaces:
+                    if double < start:
+                        double = find("  ", start)
+                        if double == -1:
+                            double = len(text)
+                    if double > e - 2 and not newline:
                         words = count(" ", start, e) + 1
-                    elif find("\n ", start, e) == -1:
+                    elif double > e - 2 and find("\n ", start, e) == -1:
                         words = count(" ", start, e) + count("\n", start, e) + 1
                     else:
                         words = len(text[start:e].split())
@@ -217,15 +219,14 @@ class Structure(FrontMatter):
                     words = len(text[start:e].split())
                 # Without soft wraps every line break is kept already; say so for the reader.
                 lines = newline and (not soft or keeps_lines(text[s:e]))
-                lead_in = text[e - 1] == ":" or text[e - 3 : e] in (":--", ":—")
+                last = text[e - 1]
+                lead_in = last == ":" or (last in "-—" and text[e - 3 : e] in (":--", ":—"))
                 starts.append(start)
                 ends.append(e)
                 counts.append(words)
+                # (A bool times a flag is the flag or nothing.)
                 flags.append(
-                    strength
-                    | (DIALOGUE if dialogue else 0)
-                    | (LINES if lines else 0)
-                    | (LEAD_IN if lead_in else 0)
+                    strength | dialogue * dialogue_flag | lines * lines_flag | lead_in * lead_flag
                 )
                 first = after_heading = major = scene_marker = False
                 after_dialogue = dialogue
