@@ -41,34 +41,33 @@ class Units:
         by_flags = WEAKNESS_BY_FLAGS
         current_bits, previous_bits = BREAK_BITS | DIALOGUE, DIALOGUE | LEAD_IN
         paragraph_break = Break.PARAGRAPH
+        break_bits, heading = BREAK_BITS, HEADING
         chain = 0  # words of the run of headings that must stay with the next paragraph
         previous = -1  # the flags of the paragraph before, none yet
+        last = tiny  # the words of the last unit (none yet: too many to join the next to)
         # Locals and the weakness looked up: this loop runs once per paragraph.
-        for index, (start, words, flags) in enumerate(
-            zip(paragraphs.starts, paragraphs.words, paragraphs.flags, strict=True)
+        for start, end, words, flags in zip(
+            paragraphs.starts, paragraphs.ends, paragraphs.words, paragraphs.flags, strict=True
         ):
-            strength = flags & BREAK_BITS
+            strength = flags & break_bits
             if previous < 0:
                 breakable, glue, weakness = False, 0, 0.0
             else:
-                breakable = not previous & HEADING
+                breakable = not previous & heading
                 glue = 0 if breakable else chain
                 weakness = by_flags[(flags & current_bits) | ((previous & previous_bits) << 1)]
             if words + glue > high:
                 first = len(cuts)
-                self._add_giant(text, start, paragraphs.ends[index], high - glue, high, tiny)
+                self._add_giant(text, start, end, high - glue, high, tiny)
                 # The first piece begins the paragraph: give it the paragraph's own boundary.
                 cuts[first] = start if text[start - 1] == "\n" else rfind("\n", 0, start) + 1
                 breakables[first] = breakable
                 strengths[first] = strength
                 weaknesses[first] = weakness
-            elif (
-                sizes
-                and strength <= paragraph_break
-                and sizes[-1] < tiny
-                and sizes[-1] + words <= high
-            ):
-                sizes[-1] += words
+                last = sizes[-1]
+            elif last < tiny and strength <= paragraph_break and last + words <= high:
+                last += words
+                sizes[-1] = last
             else:
                 # A part begins where the paragraph's line does.
                 cuts.append(start if text[start - 1] == "\n" else rfind("\n", 0, start) + 1)
@@ -76,7 +75,8 @@ class Units:
                 breakables.append(breakable)
                 strengths.append(strength)
                 weaknesses.append(weakness)
-            chain = glue + words if flags & HEADING else 0
+                last = words
+            chain = glue + words if flags & heading else 0
             previous = flags
 
     def _add_giant(
