@@ -30,7 +30,10 @@ CHAPTER = re.compile(
     r"|#{1,6}\s+\S.*"
 )
 MAJOR = re.compile(
-    rf"(?i:part|book|volume|act)\s+(?i:{_NUMBER})" + _TAIL + r"|(?i:primera|segunda) parte\b.*"
+    rf"(?i:part|book|volume|act)\s+(?i:{_NUMBER})"
+    + _TAIL
+    # The 1605 Quijote is in four parts, each headed "Primera (Segunda...) parte del ...".
+    + r"|(?i:primera|segunda|tercera|cuarta|quinta) parte\b.*"
 )
 _SECTION_WORDS = re.compile(
     r"\b(?:letter|telegram|memorandum|diary|journal|cutting|report|statement|narrative|log|"

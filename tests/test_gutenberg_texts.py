@@ -80,7 +80,7 @@ EXPECTED = {
         "UTF-8",
         "TASA",
         "sin duda alguna. Vale.\n\nFin",
-        140,
+        142,
         ("TASA", "TESTIMONIO DE LAS ERRATAS", "EL REY"),
         15,
         ("title page", "contents"),
@@ -348,3 +348,20 @@ def test_the_contents_of_the_second_volume_are_left_out_too():
     # Part Two's own front matter and chapters are posted, under their headings.
     assert "FEE DE ERRATAS" in shown and "DEDICATORIA, AL CONDE DE LEMOS" in shown
     assert "Capítulo LXXIV. De cómo don Quijote cayó malo" in shown
+
+
+def test_the_four_parts_of_the_first_volume_and_the_second_volume_are_books():
+    found = story("don-quijote_pg2000_es.txt")
+    books = [found.paragraph_text(p) for p in found.paragraphs if p.major]
+    assert [b.split(" del ")[0] for b in books] == [
+        "Primera parte",
+        "Segunda parte",
+        "Tercera parte",
+        "Cuarta parte",
+        "Segunda parte",
+    ]
+    # A part's header names the book it is in.
+    book = "parte del ingenioso hidalgo don Quijote de la Mancha · Capítulo"
+    headings = [part.heading or "" for part in serial("don-quijote_pg2000_es.txt").parts]
+    assert any(h.startswith(f"Tercera {book} XXVII.") for h in headings)
+    assert any(h.startswith(f"Cuarta {book} XXVIII.") for h in headings)
