@@ -1,8 +1,9 @@
 """Run every benchmark and print one table: ``python -m bench [--quick] [--only NAME ...]``.
 
-A full run takes about 55 minutes on a 2-core machine (48 of them posting) and writes its table to
-``bench/RESULTS.md``; ``--quick`` runs smaller sizes in a few minutes and writes nothing unless
-``--results`` names a file.
+A full run takes about an hour on a 2-core machine (most of it posting). A run that is not
+``--quick`` writes each benchmark's table as a section of ``bench/RESULTS.md``, in place of that
+benchmark's previous section (the others stay); ``--quick`` writes nothing unless ``--results``
+names a file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench import (
     stores,
 )
 from bench.machine import describe
+from bench.results import update_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 NAMES = ("splitting", "scheduling", "posting", "interactions", "burst", "memory", "stores")
@@ -55,14 +57,6 @@ def _plan(quick: bool, workdir: Path) -> dict[str, Callable[[], list[Figure]]]:
     }
 
 
-def results_text(report: str, *, command: str, seconds: float) -> str:
-    return (
-        "# Benchmark results\n\n"
-        f"Produced by `{command}` in {seconds / 60:.1f} minutes. What each figure means and how "
-        "it is measured is described at the top of each module in `bench/`.\n\n" + report + "\n"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute")
@@ -76,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = options.only or list(NAMES)
     machine = describe().line()
     figures: list[Figure] = []
+    sections: dict[str, tuple[list[Figure], float]] = {}
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="serialbot-bench-") as tmp:
         plan = _plan(options.quick, Path(tmp))
@@ -84,23 +79,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             print(f"running {name}…", file=sys.stderr, flush=True)
             started = time.perf_counter()
-            figures += plan[name]()
-            print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            found = plan[name]()
+            figures += found
+            seconds = time.perf_counter() - started
+            sections[name] = (found, seconds)
+            print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - began
     mode = "quick" if options.quick else "full"
-    if options.only:
-        mode += f" ({', '.join(chosen)})"
-    report = render_report(figures, machine=machine, mode=f"{mode}, {seconds / 60:.1f} min")
-    print(report)
+    print(render_report(figures, machine=machine, mode=f"{mode}, {seconds / 60:.1f} min"))
     for figure in figures:
         if figure.passed is False:
             print(f"MISSED: {figure.benchmark}: {figure.name}: {figure.value} ({figure.target})")
     target = options.results
-    if target is None and not options.quick and not options.only:
+    if target is None and not options.quick:
         target = RESULTS
     if target is not None:
         command = "python -m bench" + (" --quick" if options.quick else "")
-        target.write_text(results_text(report, command=command, seconds=seconds), encoding="utf-8")
+        runs = {}
+        for name, (found, spent) in sections.items():
+            title = found[0].benchmark if found else name.capitalize()
+            report = render_report(found, machine=machine, mode=f"{mode}, {spent / 60:.1f} min")
+            runs[title] = (f"{command} --only {name}" if options.only else command, report)
+        update_results(target, runs)
         print(f"\nwritten to {target}", file=sys.stderr)
     return 0
 

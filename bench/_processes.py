@@ -47,10 +47,20 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def process(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """A child process (stdout piped, stderr to ``log``), stopped with SIGTERM at the end."""
+def process(
+    args: list[str], log: Path, env: dict[str, str], *, stdin: bool = False
+) -> Iterator[subprocess.Popen[str]]:
+    """A child process (stdout piped, stdin too when asked, stderr to ``log``), stopped with
+    SIGTERM at the end."""
     with log.open("w") as out:
-        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=out, text=True, env=env)
+        child = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin else None,
+            stdout=subprocess.PIPE,
+            stderr=out,
+            text=True,
+            env=env,
+        )
         try:
             yield child
         finally:
