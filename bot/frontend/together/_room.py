@@ -114,8 +114,9 @@ class ReadingRoom:
             if vote is not None:
                 self.show_vote(vote)
         link = self.part_link(posted.guild_id, posted.channel_id, posted.message_ids[0])
-        await self.threads.open(posted)
-        await self.threads.hand_off(posted, link)
+        previous = await self.threads.previous_part(posted)
+        await self.threads.open(posted, previous)
+        await self.threads.hand_off(posted, link, previous)
         await self.reminders.send(posted, link)
 
     # The commands' and buttons' ways in, each to the part that does the work.

@@ -42,11 +42,23 @@ class ThreadMessages:
         thread = self.room.bot.get_partial_messageable(thread_id)
         await thread.get_partial_message(message_id).edit(content=text)
 
+    async def previous_part(self, posted: PartPosted) -> Delivery | None:
+        """The delivery of the part before ``posted`` (its thread is handed off from)."""
+        if posted.part <= 1:
+            return None
+        return await self.room.core.scheduler.posted_part(posted.channel_id, posted.part - 1)
+
     async def _opener_text(
-        self, channel_id: int, part: int, *, just_posted: PartPosted | None = None
+        self,
+        channel_id: int,
+        part: int,
+        *,
+        just_posted: PartPosted | None = None,
+        previous: Delivery | None = None,
     ) -> str:
         core = self.room.core
-        previous = await core.scheduler.posted_part(channel_id, part - 1) if part > 1 else None
+        if just_posted is None and part > 1:
+            previous = await core.scheduler.posted_part(channel_id, part - 1)
         if just_posted is not None:
             # Known from the post itself, and nobody has read a part that is not out yet.
             total, readers = just_posted.parts_total, 0
@@ -62,10 +74,13 @@ class ThreadMessages:
             readers=readers,
         )
 
-    async def open(self, posted: PartPosted) -> None:
+    async def open(self, posted: PartPosted, previous: Delivery | None) -> None:
+        """Open the part's thread; ``previous`` is ``previous_part(posted)``."""
         if posted.thread_id is None:
             return
-        text = await self._opener_text(posted.channel_id, posted.part, just_posted=posted)
+        text = await self._opener_text(
+            posted.channel_id, posted.part, just_posted=posted, previous=previous
+        )
         thread = self.room.bot.get_partial_messageable(posted.thread_id, guild_id=posted.guild_id)
         try:
             sent = await thread.send(text, nonce=_nonce(posted.nonce, "opener"))
@@ -74,10 +89,8 @@ class ThreadMessages:
             return
         await self.room.core.thread_opened(posted.nonce, posted.thread_id, sent.id)
 
-    async def hand_off(self, posted: PartPosted, link: str) -> None:
-        if posted.part <= 1:
-            return
-        previous = await self.room.core.scheduler.posted_part(posted.channel_id, posted.part - 1)
+    async def hand_off(self, posted: PartPosted, link: str, previous: Delivery | None) -> None:
+        """Point the previous part's thread (``previous_part(posted)``) to this part."""
         if previous is None or previous.thread_id is None:
             return
         thread = self.room.bot.get_partial_messageable(previous.thread_id, guild_id=posted.guild_id)
