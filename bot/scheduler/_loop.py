@@ -146,8 +146,11 @@ class Loop:
         self._elsewhere = {c: t for c, t in self._elsewhere.items() if t > moment}
         capped = False
         after: tuple[datetime, int] | None = None
+        # The channels under way come first (they were due earliest): a page need hold no more
+        # than they, the room left, and the channels skipped for now.
+        page = min(PAGE, self._max_inflight + len(self._holdoff) + len(self._elsewhere) + 1)
         while not capped:
-            batch = await self._store.due(now, PAGE, after=after, shards=self._settings.shards)
+            batch = await self._store.due(now, page, after=after, shards=self._settings.shards)
             for sub in batch:
                 if (
                     sub.channel_id in self._inflight
@@ -159,7 +162,7 @@ class Loop:
                     capped = True
                     break
                 self._dispatch(sub)
-            if len(batch) < PAGE:
+            if len(batch) < page:
                 break
             last = batch[-1]
             assert last.next_due is not None
