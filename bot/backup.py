@@ -34,7 +34,10 @@ def main(args: argparse.Namespace) -> int:
             "this configuration keeps its data in PostgreSQL: back it up with pg_dump",
             EXIT_UNUSABLE,
         )
-    target: Path = args.path
+    given = str(args.path)
+    target = Path(given)
+    if given.endswith(("/", os.sep)) and not target.is_dir():
+        return _fail(f"{target}: no such folder", EXIT_FAILED)
     if target.is_dir():
         target = target / f"serialbot-{datetime.now(UTC):%Y%m%d-%H%M%S}.sqlite3"
     if target.exists():

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -142,7 +143,15 @@ def _check_database(config: Config) -> tuple[str, str | None]:
             return f"{where} · not reachable", f"database: {error}"
     else:
         where = _where(config.database)
-        if not config.database.is_file():
+        if config.database.is_dir():
+            return f"{where} · a folder", (
+                f"database: {where} is a folder; name the database file, such as "
+                f"{Path(where) / 'serialbot.sqlite3'}"
+            )
+        if not config.database.exists():
+            problem = _cannot_create(config.database)
+            if problem is not None:
+                return f"{where} · cannot be created", f"database: {where}: {problem}"
             return f"{where} · created on first run", None
         try:
             with contextlib.closing(
@@ -152,6 +161,18 @@ def _check_database(config: Config) -> tuple[str, str | None]:
         except sqlite3.Error as error:
             return f"{where} · unreadable", f"{where}: not a serialbot database ({error})"
     return _schema_state(where, version)
+
+
+def _cannot_create(path: Path) -> str | None:
+    """Why ``run`` could not create the database file at ``path`` (and its folders), or None."""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot be created: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be created: {folder} is not writable by this user"
+    return None
 
 
 def _schema_state(where: str, version: int | None) -> tuple[str, str | None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,9 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     backup = with_config(
         sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     )
-    backup.add_argument(
-        "path", type=Path, help="the copy to write (a folder gets a dated file name)"
-    )
+    # Text, not Path: a trailing "/" (a folder is meant) would be lost.
+    backup.add_argument("path", help="the copy to write (a folder gets a dated file name)")
 
     purge = with_config(
         sub.add_parser(
@@ -131,4 +132,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     module = importlib.import_module(_COMMANDS[args.command])
-    return int(module.main(args) or 0)
+    try:
+        return int(module.main(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`serialbot status | head`): nothing left to say, and Python
+        # must not try again to write to the closed pipe on its way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.config import ConfigError, is_postgresql_url, load_config
+from bot.config import ConfigError, load_config
+from bot.database_url import is_postgresql_url, url_problem
 from bot.pgstore import PostgresStore, redact
 from bot.store import SCHEMA_VERSION, Store, StoreError
 
@@ -36,7 +37,10 @@ def main(args: argparse.Namespace) -> int:
         source = _source(args)
         target = str(args.to)
         if not is_postgresql_url(target):
-            raise MigrationError(f"--to must be a postgresql:// URL, not {target!r}")
+            raise MigrationError(f"--to must be a postgresql:// URL, not {redact(target)!r}")
+        problem = url_problem(target)
+        if problem is not None:
+            raise MigrationError(f"--to: {problem}")
         counts = asyncio.run(migrate(source, target))
     except (MigrationError, StoreError) as error:
         print(f"serialbot migrate: {error}", file=sys.stderr)

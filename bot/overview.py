@@ -1,13 +1,15 @@
 """What an operator sees of the database, read without changing it: every subscription with its
 state (``serialbot status``) and the counts behind the metrics.
 
-Each reader opens its own read-only connection, so it works while the bot runs (in WAL mode
-readers and the writer do not wait for each other), never migrates, and never holds a lock the
-bot needs. A database written by a newer serialbot is refused as ``Store.open`` refuses it.
+Each reader opens its own read-only connection (a read-only transaction on PostgreSQL), so it
+works while the bot runs (in SQLite's WAL mode readers and the writer do not wait for each
+other), never migrates, and never holds a lock the bot needs. A database written by a newer
+serialbot is refused as ``Store.open`` refuses it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +26,15 @@ __all__ = [
     "SubscriptionRow",
     "postgres_subscriptions",
     "postgres_summary",
+    "postgres_summary_of",
     "read_only",
     "subscriptions",
     "summary",
+    "summary_of",
 ]
+
+# A scrape that waits longer than this for PostgreSQL gives up (Prometheus's own timeout is 10 s).
+_SCRAPE_CONNECT_SECONDS = 5.0
 
 
 class OverviewError(Exception):
@@ -163,3 +170,20 @@ def summary_of(path: Path) -> DatabaseSummary:
     """``summary`` on a connection of its own, for a metrics scrape (any thread)."""
     with read_only(path) as db:
         return summary(db, datetime.now(UTC))
+
+
+def postgres_summary_of(url: str) -> DatabaseSummary:
+    """``summary`` of the PostgreSQL database at ``url`` on a connection of its own, for a
+    metrics scrape: called on the scrape's worker thread, it runs its own event loop there and
+    never touches the bot's loop or pool."""
+    return asyncio.run(_postgres_summary_of(url, datetime.now(UTC)))
+
+
+async def _postgres_summary_of(url: str, now: datetime) -> DatabaseSummary:
+    from bot.pgstore import read_only as postgres_read_only
+    from bot.pgstore import redact
+
+    async with postgres_read_only(url, connect_seconds=_SCRAPE_CONNECT_SECONDS) as (db, version):
+        if not version:
+            raise OverviewError(f"{redact(url)}: no serialbot tables there yet")
+        return await postgres_summary(db, now)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
+    from bot.config import Config
     from bot.storage import SerialStore
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,20 @@ def main(args: argparse.Namespace) -> int:
     from bot.storage import describe_database, open_store
     from bot.store import StoreError
 
+    def fail(message: object, code: int) -> int:
+        print(f"serialbot purge-guild: {message}", file=sys.stderr)
+        return code
+
     try:
         config = load_config(args.config)
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+        return fail(error, 2)
+    if args.guild_id <= 0:
+        return fail(f"{args.guild_id} is not a server id (a number such as 412345678901234567)", 2)
 
-    async def purge() -> tuple[int, int]:
+    async def purge() -> tuple[int, int] | None:
+        if not await _database_exists(config):
+            return None
         store = await open_store(config)
         try:
             removed = await store.uploads().purge_guild(args.guild_id)
@@ -89,13 +97,32 @@ def main(args: argparse.Namespace) -> int:
         return removed.uploads, removed.subscriptions
 
     try:
-        uploads, channels = asyncio.run(purge())
+        purged = asyncio.run(purge())
     except StoreError as error:
-        print(f"serialbot purge-guild: {error}", file=sys.stderr)
-        return 1
+        return fail(error, 1)
+    if purged is None:
+        # Opening would create an empty database (and, on PostgreSQL, its tables): a wrong
+        # --config or working directory must not look like a purge that found nothing.
+        return fail(
+            f"{describe_database(config)}: no serialbot database there yet; nothing was deleted",
+            2,
+        )
+    uploads, channels = purged
     print(
         f"Deleted from {describe_database(config)} everything kept for server {args.guild_id}: "
-        f"{uploads} uploaded stories, {channels} channels with their progress, votes and "
-        "reminders."
+        f"{_count(uploads, 'uploaded story', 'uploaded stories')}, "
+        f"{_count(channels, 'channel', 'channels')} with their progress, votes and reminders."
     )
     return 0
+
+
+async def _database_exists(config: Config) -> bool:
+    if config.database_url is None:
+        return config.database.is_file()
+    from bot.pgstore import inspect
+
+    return await inspect(config.database_url) is not None
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"

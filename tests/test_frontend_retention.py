@@ -106,7 +106,7 @@ async def test_purge_guild_on_the_command_line_deletes_that_server_only(tmp_path
     )
     out, _ = await process.communicate()
     assert process.returncode == 0
-    assert f"server {GUILD}: 1 uploaded stories" in out.decode()
+    assert f"server {GUILD}: 1 uploaded story" in out.decode()
     async with await Store.open(database) as store:
         assert await store.uploads().listed(GUILD) == []
         assert [u.guild_id for u in await store.uploads().listed()] == [OTHER]

@@ -7,26 +7,25 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.config._settings import SHARD_COUNT_MAX
+from bot.database_url import POSTGRESQL_SCHEMES, is_postgresql_url, looks_like_url, url_problem
 
 ENV_DATABASE = "SERIALBOT_DATABASE"
 ENV_GUILD = "SERIALBOT_GUILD"
 ENV_SHARD_COUNT = "SERIALBOT_SHARD_COUNT"
 ENV_SHARD_IDS = "SERIALBOT_SHARD_IDS"
-POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgresql_url(text: str) -> bool:
-    return text.strip().lower().startswith(POSTGRESQL_SCHEMES)
-
-
-def url_has_password(url: str) -> bool:
-    try:
-        return bool(urlsplit(url).password)
-    except ValueError:
-        return False
+__all__ = [
+    "ENV_DATABASE",
+    "ENV_GUILD",
+    "ENV_SHARD_COUNT",
+    "ENV_SHARD_IDS",
+    "POSTGRESQL_SCHEMES",
+    "apply_environment",
+    "is_postgresql_url",
+    "parse_shard_ids",
+    "resolve",
+]
 
 
 def resolve(path: Path, base: Path) -> Path:
@@ -38,8 +37,12 @@ def resolve(path: Path, base: Path) -> Path:
 def apply_environment(env: Mapping[str, str], values: dict[str, Any], problems: list[str]) -> None:
     """Put the environment's settings into ``values`` (keyed as ``_keys.build`` takes them)."""
     database = env.get(ENV_DATABASE, "").strip()
-    if is_postgresql_url(database):
-        values["database_url"] = database
+    if looks_like_url(database):
+        problem = url_problem(database)
+        if problem is None:
+            values["database_url"] = database
+        else:
+            problems.append(f"environment: {ENV_DATABASE}: {problem}")
     elif database:
         values["database"] = resolve(Path(database), Path.cwd())
         values.pop("database_url", None)

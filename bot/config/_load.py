@@ -8,17 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from bot import defaults
-from bot.config._environment import (
-    ENV_DATABASE,
-    apply_environment,
-    is_postgresql_url,
-    resolve,
-    url_has_password,
-)
+from bot.config._environment import ENV_DATABASE, apply_environment, resolve
 from bot.config._errors import ConfigError
 from bot.config._keys import build, check_file
 from bot.config._settings import Config
 from bot.config._yaml import read_yaml
+from bot.database_url import looks_like_url, url_has_password, url_problem
 from bot.defaults import CONFIG_NAME
 
 # Looked for in the working directory when no --config is given, in this order.
@@ -47,15 +42,19 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
         if data is not None:
             values = check_file(data, where, problems)
 
-    if is_postgresql_url(str(values.get("database", ""))):
+    if looks_like_url(str(values.get("database", ""))):
         url = values.pop("database")
-        if url_has_password(url):
+        problem = url_problem(url)
+        if problem is not None:
+            problems.append(f"{where or 'the configuration'}: database: {problem}")
+        elif url_has_password(url):
             problems.append(
                 f"{where or 'the configuration'}: database: the PostgreSQL password does not "
                 "belong in the configuration file; remove it from the URL and set PGPASSWORD "
                 f"(or put the whole URL in {ENV_DATABASE}) instead"
             )
-        values["database_url"] = url
+        else:
+            values["database_url"] = url
     values["stories"] = resolve(Path(values.get("stories", defaults.stories_folder())), base)
     values["database"] = resolve(Path(values.get("database", defaults.database())), base)
     apply_environment(env, values, problems)

@@ -4,7 +4,8 @@ the scheduler loop runs, 503 otherwise, with the reason).
 
 Served by aiohttp, which discord.py already brings, on the bot's own event loop: an event loop
 blocked for long shows up as a health check that times out. The metrics are rendered on a worker
-thread, because reading the database summary for them is a (read-only) SQLite query.
+thread, because reading the database summary for them is a (read-only) query of its own, on the
+SQLite file or on the PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Endpoint:
         )
         if bot.config.database_url is None:
             metrics.watch_database(functools.partial(overview.summary_of, bot.config.database))
+        else:
+            url = bot.config.database_url
+            metrics.watch_database(functools.partial(overview.postgres_summary_of, url))
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._health)

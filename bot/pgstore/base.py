@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.database_url import redact, url_problem
 from bot.pgstore.schema import _COORDINATION, PG_MIGRATIONS
 from bot.storage import StoreUnavailable
 from bot.store.records import StoreError, Subscription, _subscription
@@ -19,6 +19,9 @@ from bot.uploads_pg import PostgresUploads
 
 log = logging.getLogger("bot.pgstore")
 
+# What asyncpg raises for a URL it cannot parse (a port that is not a number, say); its own
+# ClientConfigurationError, a ValueError too, says which setting is wrong and is caught first.
+_MALFORMED: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError)
 # Errors that mean the server is out of reach (down, restarting, the network), not that a
 # statement was wrong.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -30,18 +33,6 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     # a connection left in a broken state by a lost server
     asyncpg.exceptions.InternalClientError,
 )
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "postgresql://…"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresBase:
@@ -62,6 +53,10 @@ class PostgresBase:
             pool = await asyncpg.create_pool(
                 url, min_size=1, max_size=pool_size, command_timeout=60
             )
+        except asyncpg.ClientConfigurationError as exc:
+            raise StoreError(f"{redact(url)}: {exc}") from None
+        except _MALFORMED:
+            raise StoreError(_malformed(url)) from None
         except _UNREACHABLE as exc:
             raise StoreUnavailable(f"Cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
         except asyncpg.PostgresError as exc:
@@ -177,15 +172,29 @@ def _rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-async def inspect(url: str, *, connect_seconds: float = 10.0) -> int | None:
-    """Connect and read the schema version without changing anything: ``None`` when serialbot
-    has not created its tables there yet. Raises ``StoreUnavailable`` or ``StoreError``."""
+async def _connect(url: str, connect_seconds: float) -> asyncpg.Connection:
     try:
-        db = await asyncpg.connect(url, timeout=connect_seconds)
+        return await asyncpg.connect(url, timeout=connect_seconds)
+    except asyncpg.ClientConfigurationError as exc:
+        # A setting in the URL asyncpg does not take (such as sslmode=bogus), in its words.
+        raise StoreError(f"{redact(url)}: {exc}") from None
+    except _MALFORMED:
+        raise StoreError(_malformed(url)) from None
     except _UNREACHABLE as exc:
         raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
     except asyncpg.PostgresError as exc:
         raise StoreError(f"PostgreSQL at {redact(url)} refused the connection: {exc}") from exc
+
+
+def _malformed(url: str) -> str:
+    # Not the parser's own words: they may quote a piece of the password.
+    return url_problem(url) or f"{redact(url)} is not a PostgreSQL URL that can be used"
+
+
+async def inspect(url: str, *, connect_seconds: float = 10.0) -> int | None:
+    """Connect and read the schema version without changing anything: ``None`` when serialbot
+    has not created its tables there yet. Raises ``StoreUnavailable`` or ``StoreError``."""
+    db = await _connect(url, connect_seconds)
     try:
         if await db.fetchval("SELECT to_regclass('serialbot_schema')") is None:
             return None
@@ -199,12 +208,7 @@ async def read_only(url: str, *, connect_seconds: float = 10.0) -> AsyncIterator
     """A connection inside a read-only transaction, with the schema version (0 when serialbot
     has not created its tables there yet): for ``check`` and ``status``, which change nothing.
     Raises ``StoreUnavailable`` or ``StoreError``; a newer schema is refused as ``open`` does."""
-    try:
-        db = await asyncpg.connect(url, timeout=connect_seconds)
-    except _UNREACHABLE as exc:
-        raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
-    except asyncpg.PostgresError as exc:
-        raise StoreError(f"PostgreSQL at {redact(url)} refused the connection: {exc}") from exc
+    db = await _connect(url, connect_seconds)
     try:
         async with db.transaction(readonly=True):
             version = 0
