@@ -125,6 +125,8 @@ class BotProcess:
     epoch: float = field(default_factory=time.time)
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
+    # Set in the bot's environment after the rest (SERIALBOT_DATABASE, say).
+    env: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> asyncio.subprocess.Process:
         if self.process is not None and self.process.returncode is None:
@@ -133,6 +135,7 @@ class BotProcess:
         env = {**os.environ, "DISCORD_TOKEN": self.double.token, "PYTHONUNBUFFERED": "1"}
         env.pop("SERIALBOT_DATABASE", None)
         env.pop("SERIALBOT_GUILD", None)
+        env.update(self.env)
         with self.log.open("ab") as out:
             out.write(f"\n--- start {self.starts} ---\n".encode())
             self.process = await asyncio.create_subprocess_exec(

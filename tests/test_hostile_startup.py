@@ -9,6 +9,7 @@ exits with status 2 for a rejected token. discord.py's voice warnings are not sh
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import signal
@@ -16,6 +17,11 @@ import socket
 import sys
 from pathlib import Path
 
+import discord
+import discord.http
+import pytest
+
+from bot.frontend import runner
 from tests.crash_harness import ROOT, write_config
 from tests.discord_double import DiscordDouble
 from tests.frontend_harness import lighthouse_paragraphs, stories_folder, write_story
@@ -152,3 +158,31 @@ async def test_a_token_discord_rejects_is_one_line_and_exit_status_2(
     assert "PyNaCl" not in err and "davey" not in err
     assert "not-the" not in err
     assert discord_double.gateway.identifies == 0
+
+
+async def test_logins_that_fail_while_discord_is_out_of_reach_leave_no_session_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each failed login's HTTP session is closed: none is left for the garbage collector to
+    report as an "Unclosed client session" error in the log."""
+    port = _free_port()  # nothing listens there
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+    monkeypatch.setattr(runner, "FIRST_RETRY_SECONDS", 0.01)
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+    client = discord.Client(intents=discord.Intents.none())
+    stopping = asyncio.Event()
+    task = asyncio.create_task(runner._log_in(client, "x.y.z", stopping))
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            gc.collect()
+        assert not task.done()
+    finally:
+        stopping.set()
+        assert await asyncio.wait_for(task, 10) is False
+        await client.close()
+        loop.set_exception_handler(None)
+    gc.collect()
+    assert not [message for message in reported if "Unclosed" in message]

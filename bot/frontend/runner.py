@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import discord
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import ENV_DATABASE, Config, ConfigError, load_config
 from bot.configured_library import library_cache_path, load_library
 from bot.frontend.client import SerialBot
 from bot.frontend.endpoint import EndpointError
@@ -73,6 +73,14 @@ def main(args: argparse.Namespace) -> int:
         return 130
 
 
+def _database_key(config: Config) -> str:
+    """Where the database setting came from, for a message: the environment wins over the
+    file."""
+    if os.environ.get(ENV_DATABASE, "").strip():
+        return f"environment: {ENV_DATABASE}"
+    return f"{config.source or 'the configuration'}: database"
+
+
 def _load_library(config: Config) -> Library:
     library = load_library(config, cache=library_cache_path(config.database))
     log.info(
@@ -103,7 +111,7 @@ async def run(config: Config, token: str) -> int:
         # Worth trying again (a service manager restarts the bot): not a configuration error.
         return _fail(f"database {describe_database(config)}: {error}", 1)
     except StoreError as error:
-        return _fail(f"{config.source or 'the configuration'}: database: {error}", 2)
+        return _fail(f"{_database_key(config)}: {error}", 2)
     try:
         bot = SerialBot(
             config=config,
@@ -146,13 +154,14 @@ async def run(config: Config, token: str) -> int:
     return 0
 
 
-async def _log_in(bot: SerialBot, token: str, stopping: asyncio.Event) -> bool:
+async def _log_in(bot: discord.Client, token: str, stopping: asyncio.Event) -> bool:
     """Log in, trying again while Discord cannot be reached; False if told to stop first."""
     wait = FIRST_RETRY_SECONDS
     while not stopping.is_set():
         try:
             await bot.login(token)
         except _UNREACHABLE as error:
+            await _drop_failed_session(bot)
             log.warning(
                 "Discord cannot be reached (%s); trying again in %.0f s", _reason(error), wait
             )
@@ -163,6 +172,14 @@ async def _log_in(bot: SerialBot, token: str, stopping: asyncio.Event) -> bool:
         except TimeoutError:
             wait = min(wait * 2, LAST_RETRY_SECONDS)
     return False
+
+
+async def _drop_failed_session(bot: discord.Client) -> None:
+    """discord.py opens an HTTP session at each login and leaves it open when the login fails:
+    closed here (with the connector it owns), so that retries during an outage do not pile up
+    as "Unclosed client session" errors in the log. The next login makes a connector anew."""
+    await bot.http.close()
+    bot.http.connector = discord.utils.MISSING
 
 
 def _reason(error: BaseException) -> str:
