@@ -139,8 +139,10 @@ def _check_database(config: Config) -> tuple[str, str | None]:
         where = redact(config.database_url)
         try:
             version = asyncio.run(inspect(config.database_url))
-        except StoreError as error:
+        except StoreUnavailable as error:
             return f"{where} · not reachable", f"database: {error}"
+        except StoreError as error:
+            return f"{where} · not usable", f"database: {error}"
     else:
         where = _where(config.database)
         if config.database.is_dir():

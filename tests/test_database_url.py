@@ -152,3 +152,10 @@ def test_migrate_refuses_a_bad_target_url_without_its_password(tmp_path: Path) -
     assert done.returncode == 1
     assert done.stderr.startswith("serialbot migrate: --to: 'postgresql://bot:***@127.0.0.1:5432")
     assert SECRET not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_the_configuration_read_from_the_environment_does_not_show_the_password() -> None:
+    url = f"postgresql://bot:{SECRET}@db.example.net/serial"
+    config = load_config(None, environ={"SERIALBOT_DATABASE": url})
+    assert config.database_url == url
+    assert SECRET not in repr(config) and SECRET not in str(config)

@@ -88,7 +88,10 @@ def test_a_database_that_cannot_be_reached_is_named_without_its_password(
     write_story(stories, "lighthouse", lighthouse_paragraphs(), title="Lighthouse")
     (tmp_path / "serialbot.yaml").write_text("stories: stories\n", encoding="utf-8")
     token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.abcdefghijklmnopqrstuvwxyz0123456789AB"
-    for url, reason in ((closed, "cannot reach PostgreSQL"), (wrong_database, "refused")):
+    for url, reason, state in (
+        (closed, "cannot reach PostgreSQL", "not reachable"),
+        (wrong_database, "refused", "not usable"),
+    ):
         env = {"SERIALBOT_DATABASE": url, "DISCORD_TOKEN": token}
         for command in ("run", "check", "status", "purge-guild"):
             args = [command, "5"] if command == "purge-guild" else [command]
@@ -97,6 +100,8 @@ def test_a_database_that_cannot_be_reached_is_named_without_its_password(
             assert "serialbot:***@127.0.0.1" in said, (command, said)
             assert PASSWORD not in said and token not in said, (command, said)
             assert "Traceback" not in said, (command, said)
+        said = serialbot("check", env=env, cwd=tmp_path)
+        assert f"127.0.0.1:{urlsplit(url).port}{urlsplit(url).path} · {state}" in said, said
         # `run` names the environment, where the URL came from, not the file.
         said = serialbot("run", env=env, cwd=tmp_path)
         assert "serialbot.yaml: database" not in said

@@ -108,8 +108,9 @@ class ClusterSettings:
 class Config:
     stories: Path = field(default_factory=defaults.stories_folder)
     database: Path = field(default_factory=defaults.database)
-    # Set when ``database`` is a postgresql:// URL: then the SQLite path is not used.
-    database_url: str | None = None
+    # Set when ``database`` is a postgresql:// URL: then the SQLite path is not used. Left out
+    # of the repr: from SERIALBOT_DATABASE it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
     words_per_part: int = 1200
     tolerance: float = 0.35
     max_story_mb: int = 64
