@@ -4,6 +4,7 @@ something; and on SQLite, how many trips to the database thread a delivery and a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +14,8 @@ import aiosqlite
 import pytest
 
 from bot.scheduler._delivery import Courier
-from bot.store import Store
-from tests.test_scheduler import Bench, bench, make_serial, settings
+from bot.store import Store, Subscription
+from tests.test_scheduler import Bench, bench, make_serial, settings, until
 
 __all__ = ["bench", "settings"]  # the scheduler bench's fixtures, on SQLite and PostgreSQL
 
@@ -149,3 +150,44 @@ async def test_a_scheduled_delivery_costs_about_three_trips_to_the_database_thre
     # what comes next, shared by the batch (about 19 a part before these were counted).
     assert len(trips) <= 4 * len(channels), trips
     assert trips.count("INSERT INTO deliveries") == len(channels)
+
+
+async def test_a_post_finishing_while_due_channels_are_read_is_not_tried_again_from_that_read(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The due query can read a channel's row just before its post is recorded and return just
+    # after: that row is out of date, and acting on it costs a refused recording and two reads.
+    sub = await bench.subscribe(1)
+    assert sub.next_due is not None
+    await bench.idle()
+    bench.poster.gate = asyncio.Event()
+    bench.clock.set(sub.next_due)
+    await until(lambda: bench.poster.active == 1)
+    reading_due = bench.store.due
+
+    async def due_outliving_the_post(*args: Any, **kwargs: Any) -> list[Subscription]:
+        rows = await reading_due(*args, **kwargs)
+        assert [r.channel_id for r in rows] == [1]  # read while the post was under way
+        assert bench.poster.gate is not None
+        bench.poster.gate.set()
+        while (now := await bench.store.subscription(1)) is not None and now.next_part == 1:
+            await asyncio.sleep(0)
+        for _ in range(100):  # the post's task ends
+            await asyncio.sleep(0)
+        return rows
+
+    recording = bench.store.begin_delivery
+    recorded: list[Any] = []
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        recorded.append(result := await recording(*args, **kwargs))
+        return result
+
+    monkeypatch.setattr(bench.store, "begin_delivery", counted)
+    monkeypatch.setattr(bench.store, "due", due_outliving_the_post)
+    bench.scheduler.wake()
+    await until(lambda: bench.poster.parts(1) == [1])
+    monkeypatch.setattr(bench.store, "due", reading_due)
+    await bench.idle()
+    assert bench.poster.parts(1) == [1]
+    assert recorded == []  # not even a refused attempt from the out-of-date row

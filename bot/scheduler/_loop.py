@@ -39,6 +39,9 @@ class Loop:
         # Channels another process holds, and when (monotonic seconds) to look at them again.
         self._elsewhere: dict[int, float] = {}
         self._failures: dict[int, int] = {}
+        # Channels whose post finished while a page of due channels was being read: the page
+        # may show them as they were before, and their next turn is decided on a fresh read.
+        self._finished_during_read: set[int] = set()
         self._max_inflight = max(64, settings.concurrency * 16)
         self._capped = False
         self._planned: datetime | None = None
@@ -150,8 +153,12 @@ class Loop:
         # than they, the room left, and the channels skipped for now.
         page = min(PAGE, self._max_inflight + len(self._holdoff) + len(self._elsewhere) + 1)
         while not capped:
+            self._finished_during_read.clear()
             batch = await self._store.due(now, page, after=after, shards=self._settings.shards)
             for sub in batch:
+                if sub.channel_id in self._finished_during_read:
+                    self._wake_event.set()  # look again at once, at the row as it is now
+                    continue
                 if (
                     sub.channel_id in self._inflight
                     or sub.channel_id in self._holdoff
@@ -233,6 +240,7 @@ class Loop:
 
     def _post_done(self, channel_id: int, task: asyncio.Task[datetime | None]) -> None:
         self._inflight.pop(channel_id, None)
+        self._finished_during_read.add(channel_id)
         next_due = None if task.cancelled() else task.result()
         low = self._capped and len(self._inflight) <= self._max_inflight // 2
         sooner = next_due is not None and (self._planned is None or next_due < self._planned)
