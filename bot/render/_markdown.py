@@ -105,22 +105,7 @@ def runs_within(emphasis: Emphasis, start: int, end: int) -> list[tuple[int, int
 def clip(raw: str, budget: int) -> str:
     """``raw`` escaped, shortened with … (at a word boundary when one is near) to at most
     ``budget`` characters."""
-    escaped = escape_text(raw)
-    if len(escaped) <= budget:
-        return escaped
-    if budget < 1:
-        return ""
-    low, high = 0, min(len(raw), budget)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(escape_text(raw[:middle].rstrip())) + 1 <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    space = raw.rfind(" ", 0, low + 1)
-    if space > low // 2:
-        low = space
-    return escape_text(raw[:low].rstrip()) + "…"
+    return clip_emphasized(raw, (), budget)
 
 
 def clip_emphasized(raw: str, emphasis: Emphasis, budget: int) -> str:
