@@ -18,10 +18,10 @@ from tests.discord_double import DiscordDouble, InvokedInteraction
 from tests.discord_double.attachments import HostedFile
 from tests.discord_double.limits import INTERACTION_DEADLINE_SECONDS, MESSAGE_CONTENT_MAX
 from tests.frontend_harness import Harness, running_bot
+from tests.shared_texts import TEXTS
 from tests.story_formats import write_epub
 from tests.test_frontend_uploads import story_file
 
-TEXTS = Path("/work/shared/texts")
 MIB = 1024 * 1024
 
 
@@ -224,6 +224,7 @@ async def test_an_unrated_story_is_kept_but_cannot_be_subscribed_until_rated(
 
 
 async def test_a_file_read_as_windows_1252_says_so(harness: Harness) -> None:
+    assert TEXTS is not None, "the Project Gutenberg test texts are missing"
     data = (TEXTS / "jekyll-hyde_43-0_cp1252.txt").read_bytes()
     record = await attach(harness, "jekyll.txt", data, rating="teen")
     text = await record.text(timeout=30)

@@ -14,7 +14,6 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +21,10 @@ from bot import preview
 from bot.library import load_story, make_serial
 from bot.render import render_part
 from bot.story import Break, Serial, Story
+from tests.shared_texts import CANDIDATES
+from tests.shared_texts import TEXTS as FOUND_TEXTS
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-_CANDIDATES = (
-    REPOSITORY.parent / "shared" / "texts",
-    REPOSITORY.parent.parent / "shared" / "texts",
-)
-TEXTS = next((c for c in _CANDIDATES if c.is_dir()), _CANDIDATES[0])
+TEXTS = FOUND_TEXTS or CANDIDATES[0]
 
 if not TEXTS.is_dir():
     if os.environ.get("CI", "").lower() == "true":

@@ -21,19 +21,8 @@ from bot.render import render_part
 from bot.story import ParagraphTable, Serial
 from bot.story_checks import story_warnings
 from bot.text_store import CHUNK_CHARS, TextStore
+from tests.shared_texts import TEXTS
 
-_REPOSITORY = Path(__file__).resolve().parent.parent
-TEXTS = next(
-    (
-        c
-        for c in (
-            _REPOSITORY.parent / "shared" / "texts",
-            _REPOSITORY.parent.parent / "shared" / "texts",
-        )
-        if c.is_dir()
-    ),
-    None,
-)
 GOLDEN = sorted(TEXTS.glob("*.txt")) if TEXTS is not None else []
 
 

@@ -19,19 +19,8 @@ from bench._data import write_epub_novel, write_html_novel, write_novel
 from bot.defaults import stories_folder
 from bot.library import load_story, make_serial
 from bot.story import Story
+from tests.shared_texts import TEXTS
 
-_REPOSITORY = Path(__file__).resolve().parent.parent
-TEXTS = next(
-    (
-        c
-        for c in (
-            _REPOSITORY.parent / "shared" / "texts",
-            _REPOSITORY.parent.parent / "shared" / "texts",
-        )
-        if c.is_dir()
-    ),
-    None,
-)
 LENGTHS = (1200, 300)
 _FLAGS = ("heading", "dialogue", "lines", "lead_in", "major")
 
